@@ -1,0 +1,124 @@
+using PieFed.Infra.Tests.Support;
+using Pulumi;
+
+namespace PieFed.Infra.Tests;
+
+public sealed class ConfigurationTests
+{
+    private static readonly Dictionary<string, (Func<StackConfig> Config, string[] Expected)> BadConfigs = new()
+    {
+        ["environment missing"] = (() => StackConfig.Prod.With("environment", null),
+            ["piefed:environment is required", "\"development\" or \"production\""]),
+        ["environment unknown"] = (() => StackConfig.Prod.With("environment", "staging"),
+            ["piefed:environment: \"staging\" is not allowed", "\"development\" or \"production\""]),
+        ["mutable tag in production"] = (() => StackConfig.Prod.WithField("image", "tag", "latest"),
+            ["piefed:image.tag: \"latest\" is a mutable tag", "expected a release tag"]),
+        ["malformed tag"] = (() => StackConfig.Dev.WithField("image", "tag", "v1.7.7!"),
+            ["piefed:image.tag: \"v1.7.7!\" is not allowed", "an image tag"]),
+        ["repository with a tag"] = (() => StackConfig.Dev.WithField("image", "repository", "codeberg.org/rimu/pyfedi:v1.7.7"),
+            ["piefed:image.repository", "without tag or digest"]),
+        ["image not structured"] = (() => StackConfig.Dev.With("image", "v1.7.7"),
+            ["piefed:image: \"v1.7.7\" is not a structured value", "repository, tag, digest, pullPolicy"]),
+        ["server name with scheme"] = (() => StackConfig.Prod.With("serverName", "https://piefed.example.org"),
+            ["piefed:serverName: \"https://piefed.example.org\" has a scheme", "bare domain name"]),
+        ["server name missing"] = (() => StackConfig.Prod.With("serverName", null),
+            ["piefed:serverName is required", "bare domain name"]),
+        ["namespace not a DNS label"] = (() => StackConfig.Dev.With("namespace", "PieFed_Dev"),
+            ["piefed:namespace: \"PieFed_Dev\" is not allowed", "lowercase DNS label"]),
+        ["namespace reserved"] = (() => StackConfig.Dev.With("namespace", "kube-system"),
+            ["piefed:namespace: \"kube-system\" is not allowed", "other than default, kube-system"]),
+        ["negative replicas"] = (() => StackConfig.Dev.WithField("web", "replicas", -1),
+            ["piefed:web.replicas: \"-1\" is not allowed", "a whole number from 0 to 100"]),
+        ["replicas not a number"] = (() => StackConfig.Dev.WithField("worker", "replicas", "two"),
+            ["piefed:worker.replicas: \"two\" is not allowed", "a whole number from 0 to 100"]),
+        ["memory not a quantity"] = (() => StackConfig.Dev.WithField("worker", "resources.requests.memory", "lots"),
+            ["piefed:worker.resources.requests.memory: \"lots\" is not allowed", "a memory quantity"]),
+        ["request above limit"] = (() => StackConfig.Prod.WithField("web", "resources.requests.cpu", "3"),
+            ["piefed:web.resources.requests.cpu: \"3\" is more than the limit \"2\"", "no larger than piefed:web.resources.limits.cpu"]),
+        ["migration timeout zero"] = (() => StackConfig.Dev.WithField("migration", "timeoutMinutes", 0),
+            ["piefed:migration.timeoutMinutes: \"0\" is not allowed", "a whole number from 1 to 120"]),
+        ["backoff limit too large"] = (() => StackConfig.Dev.WithField("migration", "backoffLimit", 50),
+            ["piefed:migration.backoffLimit: \"50\" is not allowed", "a whole number from 0 to 20"]),
+        ["database password missing"] = (() => StackConfig.Prod.With("databasePassword", null),
+            ["piefed:databasePassword is required", "pulumi config set --secret piefed:databasePassword"]),
+        ["database host missing"] = (() => StackConfig.Prod.WithField("database", "host", null),
+            ["piefed:database.host is required", "host name or IPv4 address"]),
+        ["database port out of range"] = (() => StackConfig.Prod.WithField("database", "port", 70000),
+            ["piefed:database.port: \"70000\" is not allowed", "a whole number from 1 to 65535"]),
+        ["unknown ssl mode"] = (() => StackConfig.Prod.WithField("database", "sslMode", "on"),
+            ["piefed:database.sslMode: \"on\" is not allowed", "one of \"disable\""]),
+        ["cache and broker share a database"] = (() => StackConfig.Dev.WithField("redis", "brokerDb", 1),
+            ["piefed:redis.brokerDb: \"1\" is also the cache database", "a Redis database other than piefed:redis.cacheDb"]),
+        ["misspelt field"] = (() => StackConfig.Dev.WithField("web", "replica", 2),
+            ["piefed:web.replica is not a known setting", "the known fields are replicas, resources"]),
+        ["reserved environment variable"] = (() => StackConfig.Dev.WithField("env", "DATABASE_URL", "sqlite://"),
+            ["piefed:env.DATABASE_URL is set by the program itself", "use the dedicated settings"]),
+        ["short secret key"] = (() => StackConfig.Dev.With("secretKey", "hunter2"),
+            ["piefed:secretKey: a value of 7 characters is too short", "at least 32 characters"]),
+    };
+
+    public static TheoryData<string> BadConfigNames => [.. BadConfigs.Keys];
+
+    [Theory]
+    [MemberData(nameof(BadConfigNames))]
+    public async Task Program_BadConfig_FailsWithNamedErrorBeforeRegisteringAnything(string name)
+    {
+        var (config, expected) = BadConfigs[name];
+        var mocks = new RecordingMocks();
+
+        var error = await Assert.ThrowsAsync<RunException>(() => StackRun.ProgramAsync(config(), mocks: mocks));
+
+        foreach (var fragment in expected)
+        {
+            Assert.Contains(fragment, error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("nothing was deployed", error.Message, StringComparison.Ordinal);
+        Assert.Empty(mocks.Registrations);
+    }
+
+    [Fact]
+    public async Task Program_SeveralBadValues_ReportsEveryOneAtOnce()
+    {
+        var config = StackConfig.Prod
+            .WithField("image", "tag", "latest")
+            .WithField("web", "replicas", -1)
+            .With("serverName", "piefed.example.org/");
+
+        var error = await Assert.ThrowsAsync<RunException>(() => StackRun.ProgramAsync(config));
+
+        Assert.Contains("piefed:image.tag", error.Message, StringComparison.Ordinal);
+        Assert.Contains("piefed:web.replicas", error.Message, StringComparison.Ordinal);
+        Assert.Contains("piefed:serverName: \"piefed.example.org/\" has a path", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Program_MutableTagPinnedByDigest_IsAcceptedInProduction()
+    {
+        var digest = "sha256:" + new string('a', 64);
+        var config = StackConfig.Prod.WithField("image", "tag", "latest").WithField("image", "digest", digest);
+
+        var run = await StackRun.ProgramAsync(config);
+
+        Assert.Equal($"codeberg.org/rimu/pyfedi:latest@{digest}", run.Single(StackRun.JobType).Inputs.Str("spec.template.spec.containers[0].image"));
+    }
+
+    [Fact]
+    public async Task Program_MutableTag_IsAcceptedInDevelopment()
+    {
+        var run = await StackRun.ProgramAsync(StackConfig.Dev.WithField("image", "tag", "latest"));
+
+        Assert.Equal("codeberg.org/rimu/pyfedi:latest", run.Single(StackRun.JobType).Inputs.Str("spec.template.spec.containers[0].image"));
+    }
+
+    [Fact]
+    public async Task Program_MigrationUnset_DefaultsToTenMinutesAndThreeRetries()
+    {
+        var run = await StackRun.ProgramAsync(StackConfig.Prod.With("migration", null));
+
+        var job = run.Single(StackRun.JobType).Inputs;
+        Assert.Equal("600", job.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
+        Assert.Equal(3, job.At("spec.backoffLimit")!.GetValue<double>());
+        Assert.Equal(600, job.At("spec.activeDeadlineSeconds")!.GetValue<double>());
+    }
+}

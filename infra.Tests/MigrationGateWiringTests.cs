@@ -1,0 +1,204 @@
+using System.Text.Json.Nodes;
+using PieFed.Infra.Scripts;
+using PieFed.Infra.Tests.Support;
+using static PieFed.Infra.Tests.Support.StackRun;
+
+namespace PieFed.Infra.Tests;
+
+/// <summary>How the program wires the gate: RBAC, init containers, the token, and who migrates.</summary>
+public sealed class MigrationGateWiringTests
+{
+    private const string ProdImage = "codeberg.org/rimu/pyfedi:v1.7.7";
+    private const string TokenPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    public static TheoryData<string> Stacks => ["dev", "prod"];
+
+    public static TheoryData<string> GatedComponents => ["web", "worker"];
+
+    [Fact]
+    public async Task Rbac_Role_GrantsExactlyWhatTheWaiterNeedsInItsNamespace()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var role = run.Single(RoleType).Inputs;
+        var rules = role.Objects("rules")
+            .Select(r => (
+                Groups: string.Join(",", r.Array("apiGroups").Select(g => g!.GetValue<string>())),
+                Resources: string.Join(",", r.Array("resources").Select(g => g!.GetValue<string>())),
+                Verbs: string.Join(",", r.Array("verbs").Select(g => g!.GetValue<string>()))))
+            .Order()
+            .ToArray();
+        Assert.Equal(
+            [("", "pods", "get,list"), ("", "pods/log", "get"), ("batch", "jobs", "get,list,watch")],
+            rules);
+        Assert.Equal("piefed", role.Str("metadata.namespace"));
+        Assert.Empty(run.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"));
+        Assert.Empty(run.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"));
+    }
+
+    [Fact]
+    public async Task Rbac_RoleBinding_BindsTheRoleToTheAccountTheInitContainersUse()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var account = run.Single(ServiceAccountType).Inputs;
+        var role = run.Single(RoleType).Inputs;
+        var binding = run.Single(RoleBindingType).Inputs;
+        Assert.Equal("piefed", binding.Str("metadata.namespace"));
+        Assert.Equal("Role", binding.Str("roleRef.kind"));
+        Assert.Equal(role.Str("metadata.name"), binding.Str("roleRef.name"));
+        var subject = Assert.Single(binding.Objects("subjects"));
+        Assert.Equal("ServiceAccount", subject.Str("kind"));
+        Assert.Equal(account.Str("metadata.name"), subject.Str("name"));
+        Assert.Equal("piefed", subject.Str("namespace"));
+        Assert.False(account.At("automountServiceAccountToken")!.GetValue<bool>());
+
+        foreach (var component in new[] { "web", "worker" })
+        {
+            Assert.Equal(account.Str("metadata.name"), run.Deployment(component).Inputs.Str("spec.template.spec.serviceAccountName"));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task Pods_ServiceAccountToken_IsMountedIntoTheInitContainerAndNowhereElse(string stack)
+    {
+        var run = await ProgramAsync(StackInventoryTests.Config(stack));
+
+        foreach (var pod in PodSpecs(run))
+        {
+            Assert.False(pod.Spec.At("automountServiceAccountToken")!.GetValue<bool>());
+            foreach (var container in Containers(pod.Spec))
+            {
+                var mountsToken = container.Objects("volumeMounts").Any(m => m.Str("mountPath") == TokenPath);
+                Assert.Equal(container.Str("name") == "wait-for-migrations", mountsToken);
+            }
+        }
+
+        foreach (var component in new[] { "web", "worker" })
+        {
+            var spec = run.Deployment(component).Inputs.At("spec.template.spec")!;
+            var tokenVolume = Assert.Single(spec.Objects("volumes"), v => v.At("projected") is not null);
+            Assert.Equal("token", tokenVolume.Str("projected.sources[0].serviceAccountToken.path"));
+            Assert.Equal("kube-root-ca.crt", tokenVolume.Str("projected.sources[1].configMap.name"));
+            Assert.Equal("metadata.namespace", tokenVolume.Str("projected.sources[2].downwardAPI.items[0].fieldRef.fieldPath"));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(GatedComponents))]
+    public async Task Deployment_InitContainer_WaitsForThisReleasesJobWithinTheTimeout(string component)
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var jobName = await ValueAsync<string>(run.Outputs["migrationJobName"]);
+        var spec = run.Deployment(component).Inputs.At("spec.template.spec")!;
+        var init = Assert.Single(spec.Objects("initContainers"));
+        Assert.Equal("wait-for-migrations", init.Str("name"));
+        Assert.Equal(["python3", $"{MigrationScripts.MountPath}/{MigrationScripts.WaitForMigrationsFileName}"], Strings(init, "command"));
+        Assert.Equal(ProdImage, init.Str("image"));
+        var env = init.Objects("env").ToDictionary(e => e.Str("name")!);
+        Assert.Equal(jobName, env["JOB_NAME"].Str("value"));
+        Assert.Equal("900", env["WAIT_TIMEOUT_SECONDS"].Str("value"));
+        Assert.Equal("metadata.namespace", env["JOB_NAMESPACE"].Str("valueFrom.fieldRef.fieldPath"));
+
+        var scriptsVolume = Assert.Single(spec.Objects("volumes"), v => v.At("configMap") is not null);
+        Assert.StartsWith("piefed-config-scripts-", scriptsVolume.Str("configMap.name"), StringComparison.Ordinal);
+        Assert.Contains(init.Objects("volumeMounts"), m => m.Str("name") == scriptsVolume.Str("name") && m.Str("mountPath") == MigrationScripts.MountPath);
+    }
+
+    [Fact]
+    public async Task MainContainers_NeverMigrate_OnlyTheJobDoes()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        Assert.Equal(PieFedInstance.WebCommand, Strings(MainContainer(run, "web"), "command"));
+        Assert.Equal(PieFedInstance.WorkerCommand, Strings(MainContainer(run, "worker"), "command"));
+        foreach (var component in new[] { "web", "worker" })
+        {
+            var command = string.Join(' ', Strings(MainContainer(run, component), "command"));
+            Assert.DoesNotContain("db upgrade", command, StringComparison.Ordinal);
+            Assert.DoesNotContain("init-db", command, StringComparison.Ordinal);
+            Assert.DoesNotContain(MigrationScripts.DbInitFileName, command, StringComparison.Ordinal);
+        }
+
+        var job = run.Single(JobType).Inputs;
+        var migrator = Assert.Single(job.Objects("spec.template.spec.containers"));
+        Assert.Equal(["python3", $"{MigrationScripts.MountPath}/{MigrationScripts.DbInitFileName}"], Strings(migrator, "command"));
+        Assert.Equal(ProdImage, migrator.Str("image"));
+        Assert.Equal("Never", job.Str("spec.template.spec.restartPolicy"));
+        Assert.Contains("flask db upgrade", MigrationScripts.DbInit, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AllPieFedContainers_ReadTheAppEnvironmentThroughTheirOutputs()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        foreach (var container in new[] { MainContainer(run, "web"), MainContainer(run, "worker"), run.Single(JobType).Inputs.Objects("spec.template.spec.containers").Single() })
+        {
+            var envFrom = container.Objects("envFrom").ToList();
+            Assert.StartsWith("piefed-config-env-", envFrom[0].Str("configMapRef.name"), StringComparison.Ordinal);
+            Assert.StartsWith("piefed-config-secrets-", envFrom[1].Str("secretRef.name"), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Job_IsAwaitedRetriedAndKept()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("migration", "backoffLimit", 5));
+
+        var job = run.Single(JobType).Inputs;
+        Assert.Null(job.Str("metadata.name"));
+        Assert.Equal("true", job.Str("metadata.annotations['pulumi.com/replaceUnready']"));
+        Assert.Equal("900", job.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
+        Assert.Null(job.At("metadata.annotations['pulumi.com/skipAwait']"));
+        Assert.Equal(5, job.At("spec.backoffLimit")!.GetValue<double>());
+        Assert.Null(job.At("spec.ttlSecondsAfterFinished"));
+    }
+
+    [Fact]
+    public async Task NewImageTag_StartsANewMigrationRunAndRollsBothPodTemplates()
+    {
+        var before = await ProgramAsync(StackConfig.Prod);
+        var after = await ProgramAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"));
+
+        var jobBefore = await ValueAsync<string>(before.Outputs["migrationJobName"]);
+        var jobAfter = await ValueAsync<string>(after.Outputs["migrationJobName"]);
+        Assert.NotEqual(jobBefore, jobAfter);
+        Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", after.Single(JobType).Inputs.Str("spec.template.spec.containers[0].image"));
+
+        foreach (var component in new[] { "web", "worker" })
+        {
+            var templateBefore = before.Deployment(component).Inputs.At("spec.template")!;
+            var templateAfter = after.Deployment(component).Inputs.At("spec.template")!;
+            Assert.NotEqual(templateBefore.ToJsonString(), templateAfter.ToJsonString());
+            Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", templateAfter.Str("spec.containers[0].image"));
+            Assert.Equal(jobAfter, templateAfter.Str("spec.initContainers[0].env[0].value"));
+        }
+    }
+
+    [Fact]
+    public async Task Preview_WithUnknownOutputs_CompletesWithoutError()
+    {
+        var mocks = new RecordingMocks(unknownAutoNames: true);
+
+        var run = await ProgramAsync(StackConfig.Prod, isPreview: true, mocks: mocks);
+
+        Assert.False(await Pulumi.Utilities.OutputUtilities.GetIsKnownAsync((Pulumi.Output<string>)run.Outputs["migrationJobName"]!));
+        Assert.Equal(2, run.OfType(DeploymentType).Count());
+    }
+
+    internal static IEnumerable<(string Owner, JsonNode Spec)> PodSpecs(StackRun run)
+        => run.OfType(DeploymentType).Concat(run.OfType(JobType))
+            .Select(r => (r.Name, r.Inputs.At("spec.template.spec")!));
+
+    internal static IEnumerable<JsonObject> Containers(JsonNode podSpec)
+        => podSpec.Objects("initContainers").Concat(podSpec.Objects("containers"));
+
+    private static JsonObject MainContainer(StackRun run, string component)
+        => Assert.Single(run.Deployment(component).Inputs.Objects("spec.template.spec.containers"));
+
+    private static string[] Strings(JsonNode node, string path) => [.. node.Array(path).Select(n => n!.GetValue<string>())];
+
+}

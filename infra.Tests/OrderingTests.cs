@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using PieFed.Infra.Configuration;
+using PieFed.Infra.Tests.Support;
+using Pulumi;
+using Pulumi.Testing;
+using Pulumi.Utilities;
+using static PieFed.Infra.Tests.Support.StackRun;
+
+namespace PieFed.Infra.Tests;
+
+public sealed class OrderingTests
+{
+    private const string DeploymentComponentType = "piefed:app:PieFedDeployment";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Instance_EachPart_ReceivesExactlyTheDependsOnOfTheRelease()
+    {
+        var dependsOn = await ExplicitDependenciesAsync(StackConfig.Dev);
+
+        Assert.Empty(dependsOn["piefed-namespace"]);
+        Assert.Equal(["piefed-namespace"], dependsOn["piefed-migration-rbac"]);
+        Assert.Equal(["piefed-namespace"], dependsOn["piefed-config"]);
+        Assert.Equal(["piefed-config"], dependsOn["piefed-db-init"]);
+        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn["piefed-web"]);
+        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn["piefed-worker"]);
+    }
+
+    [Fact]
+    public async Task Program_JobHeldByTheProvider_NoDeploymentRegistersUntilItIsReleased()
+    {
+        var order = await HoldAsync(JobType, "piefed-db-init", mustWait: [DeploymentComponentType, DeploymentType]);
+
+        var jobRegistered = order.IndexOf((JobType, "piefed-db-init"));
+        Assert.All(Deployments(order), index => Assert.True(index > jobRegistered));
+    }
+
+    [Fact]
+    public async Task Program_RoleBindingHeldByTheProvider_NoDeploymentRegistersUntilItIsReleased()
+    {
+        var order = await HoldAsync(RoleBindingType, "piefed-migration-rbac-binding", mustWait: [DeploymentComponentType, DeploymentType]);
+
+        var bindingRegistered = order.IndexOf((RoleBindingType, "piefed-migration-rbac-binding"));
+        Assert.All(Deployments(order), index => Assert.True(index > bindingRegistered));
+    }
+
+    [Fact]
+    public async Task Program_SecretHeldByTheProvider_TheJobWaitsForIt()
+    {
+        var order = await HoldAsync(SecretType, "piefed-config-secrets", mustWait: [JobType, DeploymentType]);
+
+        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > order.IndexOf((SecretType, "piefed-config-secrets")));
+    }
+
+    /// <summary>
+    /// Holds one registration in the mock provider, as a slow real one would (the Kubernetes
+    /// provider holds a Job until it completes), and checks that no resource of the types that
+    /// must come after it reached the provider meanwhile. Returns the order in which
+    /// registrations completed.
+    /// </summary>
+    private static async Task<List<(string Type, string Name)>> HoldAsync(string type, string name, string[] mustWait)
+    {
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var startedWhileHeld = new ConcurrentQueue<string>();
+        var mocks = new RecordingMocks(async args =>
+        {
+            if (args.Type == type && args.Name == name)
+            {
+                held.SetResult();
+                await release.Task;
+            }
+            else if (held.Task.IsCompleted && !release.Task.IsCompleted)
+            {
+                startedWhileHeld.Enqueue(args.Type!);
+            }
+        });
+
+        var run = ProgramAsync(StackConfig.Dev, mocks: mocks);
+        await held.Task.WaitAsync(Patience);
+        // Everything that does not depend on the held resource gets the chance to register first.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var startedTooEarly = startedWhileHeld.Where(mustWait.Contains).ToList();
+        release.SetResult();
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Empty(startedTooEarly);
+        return [.. result.Registrations.Select(r => (r.Type, r.Name))];
+    }
+
+    private static IEnumerable<int> Deployments(List<(string Type, string Name)> order)
+    {
+        var indexes = order.Select((r, i) => (r.Type, i)).Where(p => p.Type == DeploymentType).Select(p => p.i).ToList();
+        Assert.Equal(2, indexes.Count);
+        return indexes;
+    }
+
+    /// <summary>
+    /// The mocks do not see dependencies (pulumi/pulumi#14421), so the options each resource was
+    /// constructed with are read by a resource transformation on the instance, which applies to
+    /// every descendant.
+    /// </summary>
+    private static async Task<Dictionary<string, string[]>> ExplicitDependenciesAsync(StackConfig config)
+    {
+        var recorded = new ConcurrentDictionary<string, InputList<Resource>>();
+        using var _ = PulumiConfigEnvironment.Set(config);
+        await Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
+        {
+            var options = new ComponentResourceOptions
+            {
+                ResourceTransformations =
+                {
+                    args =>
+                    {
+                        if (args.Resource is ComponentResource)
+                        {
+                            recorded[args.Resource.GetResourceName()] = args.Options.DependsOn;
+                        }
+
+                        return null;
+                    },
+                },
+            };
+            new PieFedInstance(PieFedProgram.InstanceName, new PieFedInstanceArgs { Settings = SettingsLoader.Load() }, options);
+        });
+
+        var result = new Dictionary<string, string[]>();
+        foreach (var (name, dependsOn) in recorded)
+        {
+            var resources = await OutputUtilities.GetValueAsync(dependsOn.ToOutput());
+            result[name] = [.. resources.Select(r => r.GetResourceName()).Order(StringComparer.Ordinal)];
+        }
+
+        return result;
+    }
+}

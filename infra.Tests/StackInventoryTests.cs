@@ -1,0 +1,130 @@
+using PieFed.Infra.Scripts;
+using PieFed.Infra.Tests.Support;
+using static PieFed.Infra.Tests.Support.StackRun;
+
+namespace PieFed.Infra.Tests;
+
+public sealed class StackInventoryTests
+{
+    private static readonly (string Type, string Name)[] ExpectedInventory =
+    [
+        ("piefed:index:PieFedInstance", "piefed"),
+        ("piefed:core:AppNamespace", "piefed-namespace"),
+        (NamespaceType, "piefed-namespace"),
+        ("piefed:migration:MigrationRbac", "piefed-migration-rbac"),
+        (ServiceAccountType, "piefed-migration-rbac-account"),
+        (RoleType, "piefed-migration-rbac-role"),
+        (RoleBindingType, "piefed-migration-rbac-binding"),
+        ("piefed:app:AppConfiguration", "piefed-config"),
+        (ConfigMapType, "piefed-config-env"),
+        (RecordingMocks.RandomPasswordType, "piefed-config-secret-key"),
+        (SecretType, "piefed-config-secrets"),
+        (ConfigMapType, "piefed-config-scripts"),
+        ("piefed:migration:DatabaseMigration", "piefed-db-init"),
+        (JobType, "piefed-db-init"),
+        ("piefed:app:PieFedDeployment", "piefed-web"),
+        (DeploymentType, "piefed-web"),
+        ("piefed:app:PieFedDeployment", "piefed-worker"),
+        (DeploymentType, "piefed-worker"),
+    ];
+
+    public static TheoryData<string> Stacks => ["dev", "prod"];
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task Program_EachStack_RegistersTheFullInventory(string stack)
+    {
+        var run = await ProgramAsync(Config(stack));
+
+        Assert.Equal(
+            ExpectedInventory.Order(),
+            run.Registrations.Select(r => (r.Type, r.Name)).Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task Program_EachStack_ExportsTheNamesOperatorsTypeIntoKubectl(string stack)
+    {
+        var run = await ProgramAsync(Config(stack));
+
+        Assert.Equal(["migrationJobName", "namespace", "webDeploymentName", "workerDeploymentName"], run.Outputs.Keys.Order());
+        Assert.Equal(stack == "dev" ? "piefed-dev" : "piefed", await ValueAsync<string>(run.Outputs["namespace"]));
+        Assert.Equal("piefed-web", await ValueAsync<string>(run.Outputs["webDeploymentName"]));
+        Assert.Equal("piefed-worker", await ValueAsync<string>(run.Outputs["workerDeploymentName"]));
+        var jobName = await ValueAsync<string>(run.Outputs["migrationJobName"]);
+        Assert.StartsWith("piefed-db-init-", jobName, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Program_DevAndProd_DifferAsTheirStackFilesSay()
+    {
+        var dev = await ProgramAsync(StackConfig.Dev);
+        var prod = await ProgramAsync(StackConfig.Prod);
+
+        Assert.All(NamespacedObjects(dev), r => Assert.Equal("piefed-dev", r.Inputs.Str("metadata.namespace")));
+        Assert.All(NamespacedObjects(prod), r => Assert.Equal("piefed", r.Inputs.Str("metadata.namespace")));
+        Assert.Equal(1, dev.Deployment("web").Inputs.At("spec.replicas")!.GetValue<double>());
+        Assert.Equal(2, prod.Deployment("web").Inputs.At("spec.replicas")!.GetValue<double>());
+        Assert.Equal(2, prod.Deployment("worker").Inputs.At("spec.replicas")!.GetValue<double>());
+        Assert.Equal("384Mi", dev.Deployment("web").Inputs.Str("spec.template.spec.containers[0].resources.requests.memory"));
+        Assert.Equal("1536Mi", prod.Deployment("worker").Inputs.Str("spec.template.spec.containers[0].resources.limits.memory"));
+        Assert.Equal("600", dev.Single(JobType).Inputs.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
+        Assert.Equal("900", prod.Single(JobType).Inputs.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
+
+        Assert.Equal("http", Environment(dev)["HTTP_PROTOCOL"]);
+        Assert.Equal("https", Environment(prod)["HTTP_PROTOCOL"]);
+        Assert.Equal("piefed.localhost", Environment(dev)["SERVER_NAME"]);
+        Assert.Equal("piefed.example.org", Environment(prod)["SERVER_NAME"]);
+        Assert.EndsWith("?sslmode=require", Secrets(prod)["DATABASE_URL"], StringComparison.Ordinal);
+        Assert.DoesNotContain("sslmode", Secrets(dev)["DATABASE_URL"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Program_AppSecrets_CarryEscapedCredentialsAndAGeneratedSecretKey()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.With("redisPassword", "r3dis pass"));
+
+        var secrets = Secrets(run);
+        var escapedPassword = Uri.EscapeDataString(StackConfig.DatabasePassword);
+        Assert.Equal($"postgresql+psycopg2://piefed:{escapedPassword}@postgres.example.internal:5432/piefed?sslmode=require", secrets["DATABASE_URL"]);
+        Assert.Equal("redis://:r3dis%20pass@redis.example.internal:6379/1", secrets["CACHE_REDIS_URL"]);
+        Assert.Equal("redis://:r3dis%20pass@redis.example.internal:6379/0", secrets["CELERY_BROKER_URL"]);
+        Assert.Equal("generated-password-of-piefed-config-secret-key", secrets["SECRET_KEY"]);
+        Assert.Equal("RedisCache", Environment(run)["CACHE_TYPE"]);
+    }
+
+    [Fact]
+    public async Task Program_ConfiguredSecretKey_IsUsedAndNothingIsGenerated()
+    {
+        var key = new string('k', 48);
+
+        var run = await ProgramAsync(StackConfig.Prod.With("secretKey", key));
+
+        Assert.Equal(key, Secrets(run)["SECRET_KEY"]);
+        Assert.Empty(run.OfType(RecordingMocks.RandomPasswordType));
+    }
+
+    [Fact]
+    public async Task Program_ScriptsConfigMap_ShipsTheExactScriptText()
+    {
+        var run = await ProgramAsync(StackConfig.Dev);
+
+        var scripts = run.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-scripts").Inputs;
+        Assert.Equal(MigrationScripts.DbInit, scripts.Str($"data['{MigrationScripts.DbInitFileName}']"));
+        Assert.Equal(MigrationScripts.WaitForMigrations, scripts.Str($"data['{MigrationScripts.WaitForMigrationsFileName}']"));
+    }
+
+    internal static IEnumerable<Registration> NamespacedObjects(StackRun run)
+        => run.Registrations.Where(r => r.Type.StartsWith("kubernetes:", StringComparison.Ordinal) && r.Type != NamespaceType);
+
+    internal static StackConfig Config(string stack) => stack == "dev" ? StackConfig.Dev : StackConfig.Prod;
+
+    internal static Dictionary<string, string> Environment(StackRun run)
+        => StringMap(run.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-env").Inputs, "data");
+
+    internal static Dictionary<string, string> Secrets(StackRun run)
+        => StringMap(run.Single(SecretType).Inputs, "stringData");
+
+    private static Dictionary<string, string> StringMap(System.Text.Json.Nodes.JsonObject inputs, string field)
+        => inputs.At(field)!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>());
+}

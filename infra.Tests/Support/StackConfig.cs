@@ -1,0 +1,136 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PieFed.Infra.Configuration;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace PieFed.Infra.Tests.Support;
+
+/// <summary>
+/// A stack's configuration as the Pulumi CLI hands it to the program: the <c>PULUMI_CONFIG</c>
+/// JSON, built from the real <c>Pulumi.&lt;stack&gt;.yaml</c> plus the secrets an operator would
+/// have set with <c>pulumi config set --secret</c>.
+/// </summary>
+internal sealed class StackConfig
+{
+    /// <summary>Characters that must be escaped in a connection URL, to prove they are.</summary>
+    public const string DatabasePassword = "db/pass@word:%?";
+
+    private readonly ImmutableDictionary<string, JsonNode?> _values;
+
+    private StackConfig(ImmutableDictionary<string, JsonNode?> values) => _values = values;
+
+    public string StackName { get; private init; } = "test";
+
+    public static StackConfig Dev => FromStackFile("dev").With("databasePassword", DatabasePassword);
+
+    public static StackConfig Prod => FromStackFile("prod").With("databasePassword", DatabasePassword);
+
+    public static StackConfig FromStackFile(string stack)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Stacks", $"Pulumi.{stack}.yaml");
+        var yaml = new YamlStream();
+        using (var reader = File.OpenText(path))
+        {
+            yaml.Load(reader);
+        }
+
+        var root = (YamlMappingNode)yaml.Documents[0].RootNode;
+        var config = (YamlMappingNode)root.Children[new YamlScalarNode("config")];
+        var values = ImmutableDictionary.CreateBuilder<string, JsonNode?>(StringComparer.Ordinal);
+        foreach (var (key, value) in config.Children)
+        {
+            var fullKey = ((YamlScalarNode)key).Value!;
+            Assert.StartsWith(SettingsLoader.ConfigNamespace + ":", fullKey, StringComparison.Ordinal);
+            values[fullKey[(SettingsLoader.ConfigNamespace.Length + 1)..]] = ToJson(value);
+        }
+
+        return new StackConfig(values.ToImmutable()) { StackName = stack };
+    }
+
+    /// <summary>Sets (or, with null, removes) a top-level <c>piefed:</c> key.</summary>
+    public StackConfig With(string key, object? value)
+        => new(value is null ? _values.Remove(key) : _values.SetItem(key, JsonSerializer.SerializeToNode(value)))
+        {
+            StackName = StackName,
+        };
+
+    /// <summary>Sets (or, with null, removes) a field inside a structured key, e.g. ("image", "tag", "latest").</summary>
+    public StackConfig WithField(string key, string dottedPath, object? value)
+    {
+        var root = _values.TryGetValue(key, out var existing) && existing is JsonObject existingObject
+            ? (JsonObject)existingObject.DeepClone()
+            : new JsonObject();
+        var parts = dottedPath.Split('.');
+        var parent = root;
+        foreach (var part in parts[..^1])
+        {
+            if (parent[part] is not JsonObject child)
+            {
+                child = new JsonObject();
+                parent[part] = child;
+            }
+
+            parent = child;
+        }
+
+        if (value is null)
+        {
+            parent.Remove(parts[^1]);
+        }
+        else
+        {
+            parent[parts[^1]] = JsonSerializer.SerializeToNode(value);
+        }
+
+        return new StackConfig(_values.SetItem(key, root)) { StackName = StackName };
+    }
+
+    /// <summary>The keys as the CLI passes them: every value a string, structured ones as JSON text.</summary>
+    public string ToPulumiConfigJson()
+    {
+        var json = new JsonObject();
+        foreach (var (key, value) in _values)
+        {
+            json[$"{SettingsLoader.ConfigNamespace}:{key}"] = value switch
+            {
+                JsonValue scalar when scalar.TryGetValue<string>(out var text) => text,
+                null => null,
+                _ => value.ToJsonString(),
+            };
+        }
+
+        return json.ToJsonString();
+    }
+
+    private static JsonNode? ToJson(YamlNode node) => node switch
+    {
+        YamlMappingNode mapping => new JsonObject(mapping.Children.Select(
+            c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))),
+        YamlSequenceNode sequence => new JsonArray(sequence.Children.Select(ToJson).ToArray()),
+        YamlScalarNode scalar => Scalar(scalar),
+        _ => throw new InvalidOperationException($"Unexpected YAML node {node.NodeType}."),
+    };
+
+    // Plain YAML scalars are typed like the CLI types them; quoted ones stay text.
+    private static JsonNode? Scalar(YamlScalarNode scalar)
+    {
+        var text = scalar.Value ?? "";
+        if (scalar.Style is ScalarStyle.Plain)
+        {
+            if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+            {
+                return JsonValue.Create(number);
+            }
+
+            if (text is "true" or "false")
+            {
+                return JsonValue.Create(text == "true");
+            }
+        }
+
+        return JsonValue.Create(text);
+    }
+}

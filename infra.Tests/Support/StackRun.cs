@@ -1,0 +1,118 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using Pulumi;
+using Pulumi.Testing;
+
+namespace PieFed.Infra.Tests.Support;
+
+/// <summary>One run of the program under mocks, with what it registered.</summary>
+internal sealed record StackRun(
+    ImmutableArray<Resource> Resources,
+    IDictionary<string, object?> Outputs,
+    IReadOnlyList<Registration> Registrations)
+{
+    public const string NamespaceType = "kubernetes:core/v1:Namespace";
+    public const string ServiceAccountType = "kubernetes:core/v1:ServiceAccount";
+    public const string RoleType = "kubernetes:rbac.authorization.k8s.io/v1:Role";
+    public const string RoleBindingType = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
+    public const string ConfigMapType = "kubernetes:core/v1:ConfigMap";
+    public const string SecretType = "kubernetes:core/v1:Secret";
+    public const string JobType = "kubernetes:batch/v1:Job";
+    public const string DeploymentType = "kubernetes:apps/v1:Deployment";
+
+    /// <summary>Runs <see cref="PieFedProgram.Run"/>, the body of Program.cs, with this configuration.</summary>
+    public static async Task<StackRun> ProgramAsync(StackConfig config, bool isPreview = false, RecordingMocks? mocks = null)
+    {
+        mocks ??= new RecordingMocks();
+        using var _ = PulumiConfigEnvironment.Set(config);
+        var (resources, outputs) = await Deployment.TestAsync(
+            mocks.Mock.Object,
+            new TestOptions { IsPreview = isPreview, StackName = config.StackName, ProjectName = "piefed" },
+            PieFedProgram.Run);
+        return new StackRun(resources, outputs, mocks.Registrations);
+    }
+
+    public IEnumerable<Registration> OfType(string type) => Registrations.Where(r => r.Type == type);
+
+    public Registration Single(string type) => Assert.Single(OfType(type));
+
+    public Registration Deployment(string component)
+        => Assert.Single(OfType(DeploymentType), d => d.Inputs.Str("metadata.labels['app.kubernetes.io/component']") == component);
+
+    public static async Task<T> ValueAsync<T>(object? output) => await Pulumi.Utilities.OutputUtilities.GetValueAsync((Output<T>)output!);
+}
+
+/// <summary>Pulumi reads configuration from the environment when a deployment starts.</summary>
+internal sealed class PulumiConfigEnvironment : IDisposable
+{
+    private const string Variable = "PULUMI_CONFIG";
+    private readonly string? _previous = Environment.GetEnvironmentVariable(Variable);
+
+    private PulumiConfigEnvironment(StackConfig config)
+        => Environment.SetEnvironmentVariable(Variable, config.ToPulumiConfigJson());
+
+    public static PulumiConfigEnvironment Set(StackConfig config) => new(config);
+
+    public void Dispose() => Environment.SetEnvironmentVariable(Variable, _previous);
+}
+
+internal static class JsonPaths
+{
+    /// <summary>The node at a simple path such as <c>spec.template.spec.containers[0].name</c> or <c>labels['a/b']</c>.</summary>
+    public static JsonNode? At(this JsonNode node, string path)
+    {
+        JsonNode? current = node;
+        foreach (var segment in Segments(path))
+        {
+            current = segment switch
+            {
+                int index => current is JsonArray array && index < array.Count ? array[index] : null,
+                string name => current is JsonObject obj && obj.TryGetPropertyValue(name, out var child) ? child : null,
+                _ => null,
+            };
+            if (current is null)
+            {
+                return null;
+            }
+        }
+
+        return current;
+    }
+
+    public static string? Str(this JsonNode node, string path) => node.At(path)?.GetValue<string>();
+
+    public static JsonArray Array(this JsonNode node, string path) => node.At(path) as JsonArray ?? [];
+
+    public static IEnumerable<JsonObject> Objects(this JsonNode node, string path) => node.Array(path).OfType<JsonObject>();
+
+    private static IEnumerable<object> Segments(string path)
+    {
+        var i = 0;
+        while (i < path.Length)
+        {
+            if (path[i] == '.')
+            {
+                i++;
+            }
+            else if (path[i] == '[' && path[i + 1] == '\'')
+            {
+                var end = path.IndexOf("']", i, StringComparison.Ordinal);
+                yield return path[(i + 2)..end];
+                i = end + 2;
+            }
+            else if (path[i] == '[')
+            {
+                var end = path.IndexOf(']', i);
+                yield return int.Parse(path[(i + 1)..end], System.Globalization.CultureInfo.InvariantCulture);
+                i = end + 1;
+            }
+            else
+            {
+                var end = path.IndexOfAny(['.', '['], i);
+                end = end < 0 ? path.Length : end;
+                yield return path[i..end];
+                i = end;
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using PieFed.Infra.Configuration;
+using PieFed.Infra.Scripts;
+using Pulumi;
+using Pulumi.Kubernetes.Types.Inputs.Core.V1;
+using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
+using Pulumi.Random;
+using CoreV1 = Pulumi.Kubernetes.Core.V1;
+
+namespace PieFed.Infra.Components;
+
+public sealed class AppConfigurationArgs : ResourceArgs
+{
+    public required Input<string> Namespace { get; init; }
+
+    public required PieFedSettings Settings { get; init; }
+}
+
+/// <summary>
+/// PieFed's environment (a ConfigMap), its secrets (a Secret) and the migration-gate scripts. All
+/// three are auto-named, so that a change produces a new object whose new name rolls every pod
+/// that reads it, and a new migration run.
+/// </summary>
+public sealed class AppConfiguration : ComponentResource
+{
+    public AppConfiguration(string name, AppConfigurationArgs args, ComponentResourceOptions? options = null)
+        : base("piefed:app:AppConfiguration", name, options)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var settings = args.Settings;
+        var childOptions = new CustomResourceOptions { Parent = this };
+        var labels = Labels.For("configuration");
+
+        var environment = new CoreV1.ConfigMap($"{name}-env", new ConfigMapArgs
+        {
+            Metadata = new ObjectMetaArgs { Namespace = args.Namespace, Labels = labels },
+            Data = Environment(settings),
+        }, childOptions);
+
+        var secretKey = settings.SecretKey ?? new RandomPassword($"{name}-secret-key", new RandomPasswordArgs
+        {
+            Length = 64,
+            Special = false,
+        }, new CustomResourceOptions { Parent = this }).Result;
+
+        var secrets = new CoreV1.Secret($"{name}-secrets", new SecretArgs
+        {
+            Metadata = new ObjectMetaArgs { Namespace = args.Namespace, Labels = labels },
+            Type = "Opaque",
+            StringData =
+            {
+                ["SECRET_KEY"] = secretKey,
+                ["DATABASE_URL"] = ConnectionUrls.Database(settings.Database),
+                ["CACHE_REDIS_URL"] = ConnectionUrls.Redis(settings.Redis, settings.Redis.CacheDb),
+                ["CELERY_BROKER_URL"] = ConnectionUrls.Redis(settings.Redis, settings.Redis.BrokerDb),
+            },
+        }, childOptions);
+
+        var scripts = new CoreV1.ConfigMap($"{name}-scripts", new ConfigMapArgs
+        {
+            Metadata = new ObjectMetaArgs { Namespace = args.Namespace, Labels = Labels.For("migration-gate") },
+            Data =
+            {
+                [MigrationScripts.DbInitFileName] = MigrationScripts.DbInit,
+                [MigrationScripts.WaitForMigrationsFileName] = MigrationScripts.WaitForMigrations,
+            },
+        }, childOptions);
+
+        EnvironmentConfigMapName = environment.Metadata.Apply(m => m.Name);
+        SecretName = secrets.Metadata.Apply(m => m.Name);
+        ScriptsConfigMapName = scripts.Metadata.Apply(m => m.Name);
+        RegisterOutputs(new Dictionary<string, object?>
+        {
+            ["environmentConfigMapName"] = EnvironmentConfigMapName,
+            ["secretName"] = SecretName,
+            ["scriptsConfigMapName"] = ScriptsConfigMapName,
+        });
+    }
+
+    public Output<string> EnvironmentConfigMapName { get; }
+
+    public Output<string> SecretName { get; }
+
+    public Output<string> ScriptsConfigMapName { get; }
+
+    private static InputMap<string> Environment(PieFedSettings settings)
+    {
+        var data = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["SERVER_NAME"] = settings.ServerName,
+            ["HTTP_PROTOCOL"] = "https",
+            // PieFed's default is a file cache per pod, which would give every replica a different view.
+            ["CACHE_TYPE"] = "RedisCache",
+        };
+        foreach (var (key, value) in settings.ExtraEnvironment)
+        {
+            data[key] = value;
+        }
+
+        return data;
+    }
+}

@@ -1,0 +1,93 @@
+using System.Globalization;
+using PieFed.Infra.Configuration;
+using PieFed.Infra.Scripts;
+using Pulumi;
+using Pulumi.Kubernetes.Types.Inputs.Batch.V1;
+using Pulumi.Kubernetes.Types.Inputs.Core.V1;
+using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
+using BatchV1 = Pulumi.Kubernetes.Batch.V1;
+
+namespace PieFed.Infra.Components;
+
+public sealed class DatabaseMigrationArgs : ResourceArgs
+{
+    public required Input<string> Namespace { get; init; }
+
+    public required AppRuntime Runtime { get; init; }
+
+    public required MigrationSettings Migration { get; init; }
+
+    public required ResourceSettings Resources { get; init; }
+}
+
+/// <summary>
+/// The release's one migration run: a Job that waits for PostgreSQL and Redis, runs
+/// <c>flask db upgrade</c>, and seeds a brand-new instance. Pulumi awaits it, so nothing that
+/// depends on it is touched unless it completed.
+/// </summary>
+public sealed class DatabaseMigration : ComponentResource
+{
+    public const string Component = "db-init";
+    public const string ContainerName = "db-init";
+
+    /// <summary>Annotations the Kubernetes provider reads; see pulumi-kubernetes' await logic.</summary>
+    public const string ReplaceUnreadyAnnotation = "pulumi.com/replaceUnready";
+    public const string TimeoutSecondsAnnotation = "pulumi.com/timeoutSeconds";
+
+    public DatabaseMigration(string name, DatabaseMigrationArgs args, ComponentResourceOptions? options = null)
+        : base("piefed:migration:DatabaseMigration", name, options)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var timeoutSeconds = (int)args.Migration.Timeout.TotalSeconds;
+        var labels = Labels.For(Component);
+
+        var container = args.Runtime.Container(ContainerName, AppRuntime.Script(MigrationScripts.DbInitFileName), args.Resources);
+        container.Env.Add(new EnvVarArgs
+        {
+            Name = "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS",
+            // Leave the migration itself most of the Job's deadline.
+            Value = (timeoutSeconds / 2).ToString(CultureInfo.InvariantCulture),
+        });
+        container.VolumeMounts.Add(AppRuntime.ScriptsMount());
+
+        // Auto-named on purpose: a new image is a new Job with a new name, which the pods of the
+        // same release wait for. No ttlSecondsAfterFinished: the TTL controller would delete the
+        // Job under Pulumi and under the waiting pods, and the next `up` would migrate again.
+        var job = new BatchV1.Job(name, new JobArgs
+        {
+            Metadata = new ObjectMetaArgs
+            {
+                Namespace = args.Namespace,
+                Labels = labels,
+                Annotations =
+                {
+                    // A failed migration is retried by the next `pulumi up` instead of sitting in state as failed.
+                    [ReplaceUnreadyAnnotation] = "true",
+                    [TimeoutSecondsAnnotation] = timeoutSeconds.ToString(CultureInfo.InvariantCulture),
+                },
+            },
+            Spec = new JobSpecArgs
+            {
+                BackoffLimit = args.Migration.BackoffLimit,
+                ActiveDeadlineSeconds = timeoutSeconds,
+                Template = new PodTemplateSpecArgs
+                {
+                    Metadata = new ObjectMetaArgs { Labels = labels },
+                    Spec = new PodSpecArgs
+                    {
+                        RestartPolicy = "Never",
+                        AutomountServiceAccountToken = false,
+                        EnableServiceLinks = false,
+                        Containers = { container },
+                        Volumes = { args.Runtime.ScriptsVolume() },
+                    },
+                },
+            },
+        }, new CustomResourceOptions { Parent = this });
+
+        JobName = job.Metadata.Apply(m => m.Name);
+        RegisterOutputs(new Dictionary<string, object?> { ["jobName"] = JobName });
+    }
+
+    public Output<string> JobName { get; }
+}

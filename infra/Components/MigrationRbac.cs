@@ -1,0 +1,82 @@
+using Pulumi;
+using Pulumi.Kubernetes.Types.Inputs.Core.V1;
+using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
+using Pulumi.Kubernetes.Types.Inputs.Rbac.V1;
+using CoreV1 = Pulumi.Kubernetes.Core.V1;
+using RbacV1 = Pulumi.Kubernetes.Rbac.V1;
+
+namespace PieFed.Infra.Components;
+
+public sealed class MigrationRbacArgs : ResourceArgs
+{
+    public required Input<string> Namespace { get; init; }
+}
+
+/// <summary>
+/// The identity of the wait-for-migrations init containers: it may read Jobs (to wait for this
+/// release's migration) and the pods and logs of a Job (to print a failed migration's output),
+/// in its own namespace only, and nothing else.
+/// </summary>
+public sealed class MigrationRbac : ComponentResource
+{
+    public const string AccountName = "piefed-migration-waiter";
+
+    public MigrationRbac(string name, MigrationRbacArgs args, ComponentResourceOptions? options = null)
+        : base("piefed:migration:MigrationRbac", name, options)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var childOptions = new CustomResourceOptions { Parent = this };
+        var labels = Labels.For("migration-waiter");
+
+        var account = new CoreV1.ServiceAccount($"{name}-account", new ServiceAccountArgs
+        {
+            Metadata = new ObjectMetaArgs { Name = AccountName, Namespace = args.Namespace, Labels = labels },
+            // The token is projected into the init container alone; nothing else in the pod gets one.
+            AutomountServiceAccountToken = false,
+        }, childOptions);
+
+        var role = new RbacV1.Role($"{name}-role", new RoleArgs
+        {
+            Metadata = new ObjectMetaArgs { Name = AccountName, Namespace = args.Namespace, Labels = labels },
+            // Exactly what the waiter uses: watch Jobs; on failure, find their pods and read their logs.
+            Rules =
+            {
+                new PolicyRuleArgs { ApiGroups = { "batch" }, Resources = { "jobs" }, Verbs = { "get", "list", "watch" } },
+                new PolicyRuleArgs { ApiGroups = { "" }, Resources = { "pods" }, Verbs = { "get", "list" } },
+                new PolicyRuleArgs { ApiGroups = { "" }, Resources = { "pods/log" }, Verbs = { "get" } },
+            },
+        }, childOptions);
+
+        Binding = new RbacV1.RoleBinding($"{name}-binding", new RoleBindingArgs
+        {
+            Metadata = new ObjectMetaArgs { Name = AccountName, Namespace = args.Namespace, Labels = labels },
+            RoleRef = new RoleRefArgs
+            {
+                ApiGroup = "rbac.authorization.k8s.io",
+                Kind = "Role",
+                Name = role.Metadata.Apply(m => m.Name),
+            },
+            Subjects =
+            {
+                new SubjectArgs
+                {
+                    Kind = "ServiceAccount",
+                    Name = account.Metadata.Apply(m => m.Name),
+                    Namespace = args.Namespace,
+                },
+            },
+        }, childOptions);
+
+        ServiceAccountName = account.Metadata.Apply(m => m.Name);
+        RegisterOutputs(new Dictionary<string, object?>
+        {
+            ["serviceAccountName"] = ServiceAccountName,
+            ["roleBindingName"] = Binding.Metadata.Apply(m => m.Name),
+        });
+    }
+
+    public Output<string> ServiceAccountName { get; }
+
+    /// <summary>Pods that wait for the migration start only after this exists, or their first API call is refused.</summary>
+    public RbacV1.RoleBinding Binding { get; }
+}

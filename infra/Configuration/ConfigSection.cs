@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace PieFed.Infra.Configuration;
+
+/// <summary>
+/// One structured config value (e.g. <c>piefed:web</c>) being read. Every problem is recorded
+/// against its full key path so that the operator can fix all of them in one go.
+/// </summary>
+internal sealed class ConfigSection
+{
+    private readonly JsonElement? _element;
+    private readonly ICollection<string> _errors;
+
+    private ConfigSection(string path, JsonElement? element, ICollection<string> errors)
+    {
+        Path = path;
+        _element = element;
+        _errors = errors;
+    }
+
+    public string Path { get; }
+
+    public static ConfigSection Parse(string path, string? raw, IReadOnlyCollection<string> knownFields, ICollection<string> errors)
+    {
+        if (raw is null)
+        {
+            return new ConfigSection(path, null, errors);
+        }
+
+        JsonElement element;
+        try
+        {
+            using var document = JsonDocument.Parse(raw);
+            element = document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            errors.Add($"{path}: {Quote(raw)} is not a structured value; expected an object with the fields {string.Join(", ", knownFields)}.");
+            return new ConfigSection(path, null, errors);
+        }
+
+        return FromElement(path, element, knownFields, errors);
+    }
+
+    public ConfigSection Section(string field, IReadOnlyCollection<string> knownFields)
+        => FromElement($"{Path}.{field}", Field(field), knownFields, _errors);
+
+    public string? String(string field, string? defaultValue, Func<string, bool> isAllowed, string allowed)
+    {
+        var value = Field(field);
+        if (value is null)
+        {
+            return defaultValue;
+        }
+
+        var text = value.Value.ValueKind switch
+        {
+            JsonValueKind.String => value.Value.GetString()!,
+            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.Value.GetRawText(),
+            _ => null,
+        };
+        if (text is null || !isAllowed(text))
+        {
+            _errors.Add($"{Path}.{field}: {Quote(value.Value.GetRawText())} is not allowed; expected {allowed}.");
+            return defaultValue;
+        }
+
+        return text;
+    }
+
+    public string? RequiredString(string field, Func<string, bool> isAllowed, string allowed)
+    {
+        if (Field(field) is null)
+        {
+            _errors.Add($"{Path}.{field} is required; expected {allowed}.");
+            return null;
+        }
+
+        return String(field, null, isAllowed, allowed);
+    }
+
+    public int Int(string field, int defaultValue, int min, int max)
+    {
+        var value = Field(field);
+        if (value is null)
+        {
+            return defaultValue;
+        }
+
+        // `pulumi config set --path` stores numbers as strings; both spellings mean the same to an operator.
+        var parsed = value.Value.ValueKind switch
+        {
+            JsonValueKind.Number when value.Value.TryGetInt32(out var number) => number,
+            JsonValueKind.String when int.TryParse(value.Value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var number) => number,
+            _ => (int?)null,
+        };
+        if (parsed is null || parsed < min || parsed > max)
+        {
+            _errors.Add($"{Path}.{field}: {Quote(value.Value.GetRawText())} is not allowed; expected a whole number from {min} to {max}.");
+            return defaultValue;
+        }
+
+        return parsed.Value;
+    }
+
+    public IReadOnlyList<KeyValuePair<string, string>> StringMap()
+    {
+        if (_element is not { } element)
+        {
+            return [];
+        }
+
+        var entries = new List<KeyValuePair<string, string>>();
+        foreach (var property in element.EnumerateObject())
+        {
+            if (property.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null)
+            {
+                _errors.Add($"{Path}.{property.Name}: {Quote(property.Value.GetRawText())} is not allowed; expected a text, number or boolean value.");
+                continue;
+            }
+
+            var text = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+            entries.Add(new(property.Name, text));
+        }
+
+        return entries;
+    }
+
+    public void Error(string field, string problem) => _errors.Add($"{Path}.{field}: {problem}");
+
+    private static ConfigSection FromElement(string path, JsonElement? element, IReadOnlyCollection<string> knownFields, ICollection<string> errors)
+    {
+        if (element is not { } value)
+        {
+            return new ConfigSection(path, null, errors);
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add($"{path}: {Quote(value.GetRawText())} is not allowed; expected an object with the fields {string.Join(", ", knownFields)}.");
+            return new ConfigSection(path, null, errors);
+        }
+
+        if (knownFields.Count > 0)
+        {
+            foreach (var property in value.EnumerateObject().Where(p => !knownFields.Contains(p.Name)))
+            {
+                errors.Add($"{path}.{property.Name} is not a known setting; the known fields are {string.Join(", ", knownFields)}.");
+            }
+        }
+
+        return new ConfigSection(path, value, errors);
+    }
+
+    private JsonElement? Field(string field)
+        => _element is { } element && element.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null
+            ? value
+            : null;
+
+    private static string Quote(string raw) => raw.StartsWith('"') ? raw : $"\"{raw}\"";
+}

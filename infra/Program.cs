@@ -1,0 +1,4 @@
+using PieFed.Infra;
+using Pulumi;
+
+return await Deployment.RunAsync(PieFedProgram.Run);

@@ -1,0 +1,432 @@
+"""Holds a PieFed pod (as its init container) until this release's migration Job has completed.
+
+Decides Complete / Failed itself from the Job's conditions, because `kubectl wait` ignores a failed
+Job and blocks until its timeout. Watches the Job so that the pod is released as soon as the Job
+completes, re-reading it whenever a watch ends.
+
+  Complete (or SuccessCriteriaMet)   exit 0 at once
+  Failed (or FailureTarget)          print the Job's pod logs and the failure reason, exit 1
+  not found                          keep waiting: under GitOps the pods may exist before the Job
+  not finished                       keep waiting, printing progress now and then
+  401 / 403 / other 4xx              exit 1 with what is missing: waiting cannot grant a permission,
+                                     and the kubelet restarts a failed init container with backoff
+  5xx, 429, network errors           retried until the deadline
+  deadline passed                    print the Job's last known status, exit 1
+
+Environment:
+  JOB_NAME                         required: the exact name of this release's migration Job
+  JOB_NAMESPACE                    default: the pod's namespace (SERVICEACCOUNT_DIR/namespace)
+  WAIT_TIMEOUT_SECONDS             default 600
+  WAIT_PROGRESS_INTERVAL_SECONDS   default 30
+  WAIT_LOG_TAIL_LINES              default 100 (per container of each of the Job's pods)
+  SERVICEACCOUNT_DIR               default /var/run/secrets/kubernetes.io/serviceaccount
+                                   (token, ca.crt, namespace)
+  KUBERNETES_SERVICE_HOST/PORT     set by Kubernetes in every pod
+
+RBAC for the pod's ServiceAccount, in the Job's namespace: get, list and watch on jobs (batch);
+list on pods; get on pods/log.
+
+Exit codes: 0 complete, 1 failed or gave up, 2 misconfigured, 143 stopped by SIGTERM (as PID 1
+of a container, Python would otherwise ignore SIGTERM).
+
+Standard library only: it runs in the stock PieFed image, which has no kubectl.
+"""
+
+import http.client
+import json
+import math
+import os
+import signal
+import socket
+import ssl
+import sys
+import time
+import urllib.parse
+
+DEFAULT_SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+DEFAULT_TIMEOUT_SECONDS = 600.0
+DEFAULT_PROGRESS_INTERVAL_SECONDS = 30.0
+DEFAULT_LOG_TAIL_LINES = 100
+# Bounds one ordinary API request; a watch gets its own timeoutSeconds plus this much.
+REQUEST_TIMEOUT_SECONDS = 10.0
+FIRST_RETRY_DELAY_SECONDS = 0.5
+LONGEST_RETRY_DELAY_SECONDS = 5.0
+SUCCESS_CONDITIONS = ("Complete", "SuccessCriteriaMet")
+# Since Kubernetes 1.31 a failing Job gets FailureTarget first and Failed only once its pods are gone;
+# either one means the Job will not succeed.
+FAILURE_CONDITIONS = ("Failed", "FailureTarget")
+JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+
+
+class ConfigurationError(Exception):
+    pass
+
+
+class Fatal(Exception):
+    """Waiting longer cannot help."""
+
+
+class Transient(Exception):
+    """Worth retrying until the deadline."""
+
+
+class NotFound(Exception):
+    pass
+
+
+def log(message):
+    print(f"wait-for-migrations: {message}", flush=True)
+
+
+def one_line(text):
+    return " ".join(str(text).split())
+
+
+def read_positive_number(name, default, parse):
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = parse(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+class Permission:
+    """What a request needs from RBAC, to name it when the API server says 403."""
+
+    def __init__(self, verb, resource, group, namespace):
+        self.verb = verb
+        self.resource = resource
+        self.group = group
+        self.namespace = namespace
+
+    def explain_denial(self, server_message):
+        resource = f"{self.resource}.{self.group}" if self.group else self.resource
+        return (
+            f"403 Forbidden: the pod's ServiceAccount may not {self.verb} {resource} in namespace"
+            f" {self.namespace} ({server_message}). Grant it with a Role in {self.namespace} having the rule"
+            f' {{apiGroups: ["{self.group}"], resources: ["{self.resource}"], verbs: ["{self.verb}"]}}'
+            " and a RoleBinding of that Role to the pod's ServiceAccount. The gate needs get, list and"
+            " watch on jobs (batch), list on pods and get on pods/log.")
+
+
+class KubernetesApi:
+    def __init__(self, host, port, credentials_dir):
+        self.host = host.strip("[]")
+        self.port = port
+        self.address = f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
+        self.token_path = os.path.join(credentials_dir, "token")
+        self.ca_path = os.path.join(credentials_dir, "ca.crt")
+
+    def open(self, path, query, permission, timeout):
+        """Sends a GET and returns (connection, response) for a 2xx answer; raises otherwise."""
+        try:
+            # Read on every request: projected ServiceAccount tokens are rotated by the kubelet.
+            with open(self.token_path, encoding="utf-8") as token_file:
+                token = token_file.read().strip()
+            context = ssl.create_default_context(cafile=self.ca_path)
+        except OSError as error:
+            raise Fatal(
+                f"cannot read the ServiceAccount credentials ({error.filename}: {error.strerror});"
+                " the pod needs its ServiceAccount token mounted (automountServiceAccountToken)") from None
+        target = f"{path}?{urllib.parse.urlencode(query)}" if query else path
+        connection = http.client.HTTPSConnection(self.host, self.port, context=context, timeout=timeout)
+        try:
+            connection.request("GET", target, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+            response = connection.getresponse()
+        except ssl.SSLCertVerificationError as error:
+            connection.close()
+            raise Fatal(
+                f"the API server at {self.address} failed TLS verification against {self.ca_path}:"
+                f" {error.verify_message}") from None
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            raise Transient(f"cannot reach the Kubernetes API at {self.address}: {describe_network_error(error)}") from None
+        if 200 <= response.status < 300:
+            return connection, response
+        try:
+            message = server_message(response.read())
+        except (OSError, http.client.HTTPException):
+            message = "(no readable body)"
+        finally:
+            connection.close()
+        if response.status == 404:
+            raise NotFound(message)
+        if response.status == 401:
+            raise Fatal(
+                f"401 Unauthorized: the API server at {self.address} rejected the ServiceAccount token"
+                f" from {self.token_path} ({message})")
+        if response.status == 403:
+            raise Fatal(permission.explain_denial(message))
+        if response.status == 429 or response.status >= 500:
+            raise Transient(f"the API server answered {response.status} {response.reason} to GET {path}: {message}")
+        raise Fatal(f"the API server answered {response.status} {response.reason} to GET {path}: {message}")
+
+    def get_json(self, path, query, permission):
+        connection, response = self.open(path, query, permission, REQUEST_TIMEOUT_SECONDS)
+        try:
+            return json.loads(response.read())
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            raise Transient(f"unreadable answer to GET {path}: {describe_network_error(error)}") from None
+        finally:
+            connection.close()
+
+    def get_text(self, path, query, permission):
+        connection, response = self.open(path, query, permission, REQUEST_TIMEOUT_SECONDS)
+        try:
+            return response.read().decode("utf-8", errors="replace")
+        except (OSError, http.client.HTTPException) as error:
+            raise Transient(f"unreadable answer to GET {path}: {describe_network_error(error)}") from None
+        finally:
+            connection.close()
+
+
+def describe_network_error(error):
+    return one_line(error) or type(error).__name__
+
+
+def server_message(body):
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return one_line(json.loads(text)["message"])
+    except (ValueError, KeyError, TypeError):
+        return one_line(text)[:500] or "(empty body)"
+
+
+class JobState:
+    WAITING = "waiting"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+    def __init__(self, job):
+        self.job = job
+        if job is None:
+            self.outcome = self.WAITING
+            self.summary = "not found yet (it may be created after this pod); waiting"
+            return
+        status = job.get("status") or {}
+        true_conditions = [c for c in status.get("conditions") or [] if c.get("status") == "True"]
+        self.failure = next((c for c in true_conditions if c.get("type") in FAILURE_CONDITIONS), None)
+        success = next((c for c in true_conditions if c.get("type") in SUCCESS_CONDITIONS), None)
+        counts = ", ".join(f"{key}={status.get(key, 0)}" for key in ("active", "ready", "succeeded", "failed"))
+        if self.failure is not None:
+            self.outcome = self.FAILED
+            self.summary = (
+                f"FAILED ({self.failure['type']}: {self.failure.get('reason', 'no reason')}:"
+                f" {self.failure.get('message', 'no message')}; {counts})")
+        elif success is not None:
+            self.outcome = self.COMPLETE
+            self.summary = f"complete ({success['type']}; {counts})"
+        else:
+            self.outcome = self.WAITING
+            shown = ", ".join(c.get("type", "?") for c in true_conditions)
+            self.summary = f"not finished ({counts}{'; conditions: ' + shown if shown else ''})"
+
+    @property
+    def resource_version(self):
+        return ((self.job or {}).get("metadata") or {}).get("resourceVersion")
+
+
+class Gate:
+    def __init__(self, api, namespace, job_name, timeout, progress_interval, log_tail_lines):
+        self.api = api
+        self.namespace = namespace
+        self.job_name = job_name
+        self.timeout = timeout
+        self.progress_interval = progress_interval
+        self.log_tail_lines = log_tail_lines
+        self.reference = f"{namespace}/{job_name}"
+        self.jobs_path = f"/apis/batch/v1/namespaces/{urllib.parse.quote(namespace, safe='')}/jobs"
+        self.last_summary = "never read (the API server did not answer)"
+        self.last_line_at = time.monotonic()
+
+    def report(self, state):
+        if state.summary != self.last_summary:
+            log(f"Job {self.reference}: {state.summary}")
+            self.last_summary = state.summary
+            self.last_line_at = time.monotonic()
+        return state
+
+    def report_progress(self, deadline):
+        now = time.monotonic()
+        if now - self.last_line_at >= self.progress_interval:
+            log(f"still waiting for Job {self.reference}: {self.last_summary}; {max(deadline - now, 0):.0f} s left")
+            self.last_line_at = now
+
+    def read_job(self):
+        try:
+            job = self.api.get_json(
+                f"{self.jobs_path}/{urllib.parse.quote(self.job_name, safe='')}", None,
+                Permission("get", "jobs", "batch", self.namespace))
+        except NotFound:
+            job = None
+        return self.report(JobState(job))
+
+    def watch_job(self, resource_version, deadline):
+        """Follows the Job until it finishes or the watch ends; returns the last state seen, if any."""
+        watch_seconds = max(1, math.ceil(min(self.progress_interval, deadline - time.monotonic())))
+        query = {"fieldSelector": f"metadata.name={self.job_name}", "watch": "true", "timeoutSeconds": watch_seconds}
+        # Without a resourceVersion the API server first replays the Job as it is now, so a Job
+        # created between the 404 and this watch is not missed.
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        connection, response = self.api.open(
+            self.jobs_path, query, Permission("watch", "jobs", "batch", self.namespace),
+            watch_seconds + REQUEST_TIMEOUT_SECONDS)
+        try:
+            while True:
+                line = response.readline()
+                if not line:
+                    return None
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    log(f"the watch ended with an error ({status.get('code')} {status.get('reason')}:"
+                        f" {status.get('message')}); reading the Job again")
+                    return None
+                if event.get("type") == "BOOKMARK":
+                    continue
+                state = self.report(JobState(None if event.get("type") == "DELETED" else event.get("object")))
+                if state.outcome != JobState.WAITING:
+                    return state
+        except socket.timeout:
+            return None
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            raise Transient(f"the watch of Job {self.reference} broke: {describe_network_error(error)}") from None
+        finally:
+            connection.close()
+
+    def wait(self):
+        deadline = time.monotonic() + self.timeout
+        retry_delay = FIRST_RETRY_DELAY_SECONDS
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log(f"gave up after {self.timeout:g} s (WAIT_TIMEOUT_SECONDS); Job {self.reference} last known"
+                    f" status: {self.last_summary}")
+                return 1
+            try:
+                state = self.read_job()
+                if state.outcome == JobState.WAITING:
+                    state = self.watch_job(state.resource_version, deadline) or state
+                retry_delay = FIRST_RETRY_DELAY_SECONDS
+            except Transient as error:
+                pause = min(retry_delay, remaining)
+                log(f"{error}; retrying in {pause:.1f} s")
+                time.sleep(pause)
+                retry_delay = min(retry_delay * 2, LONGEST_RETRY_DELAY_SECONDS)
+                continue
+            if state.outcome == JobState.COMPLETE:
+                log(f"migrations done; releasing the pod")
+                return 0
+            if state.outcome == JobState.FAILED:
+                self.print_failure(state)
+                return 1
+            self.report_progress(deadline)
+
+    def print_failure(self, state):
+        log(f"the migration Job {self.reference} failed: {state.failure.get('reason', 'no reason')}:"
+            f" {state.failure.get('message', 'no message')}")
+        for pod in self.job_pods():
+            self.print_pod_logs(pod)
+        log(f"the migration Job {self.reference} failed (see above); this pod will not start."
+            " Fix the cause, then re-run the release (the Job must be replaced to run again).")
+
+    def job_pods(self):
+        pods_path = f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/pods"
+        for label in JOB_NAME_LABELS:
+            try:
+                pods = self.api.get_json(
+                    pods_path, {"labelSelector": f"{label}={self.job_name}"},
+                    Permission("list", "pods", "", self.namespace)).get("items") or []
+            except (Fatal, Transient, NotFound) as error:
+                log(f"cannot list the Job's pods to show their logs: {error}")
+                return []
+            if pods:
+                return sorted(pods, key=lambda pod: (pod.get("metadata") or {}).get("creationTimestamp") or "")
+        log(f"no pod of Job {self.reference} is left to show logs from")
+        return []
+
+    def print_pod_logs(self, pod):
+        pod_name = pod["metadata"]["name"]
+        spec = pod.get("spec") or {}
+        status = pod.get("status") or {}
+        container_states = {
+            s.get("name"): s for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])}
+        for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            name = container["name"]
+            header = f"pod {pod_name}, container {name} ({describe_container_state(container_states.get(name))})"
+            try:
+                text = self.api.get_text(
+                    f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/pods/"
+                    f"{urllib.parse.quote(pod_name, safe='')}/log",
+                    {"container": name, "tailLines": self.log_tail_lines},
+                    Permission("get", "pods/log", "", self.namespace))
+            except (Fatal, Transient, NotFound) as error:
+                log(f"cannot read the logs of {header}: {error}")
+                continue
+            print(f"----- logs of {header}, last {self.log_tail_lines} lines -----", flush=True)
+            print(text if text.endswith("\n") or not text else text + "\n", end="", flush=True)
+            print(f"----- end of logs of pod {pod_name}, container {name} -----", flush=True)
+
+
+def describe_container_state(container_status):
+    for phase, details in ((container_status or {}).get("state") or {}).items():
+        facts = ", ".join(f"{key} {details[key]}" for key in ("exitCode", "reason", "message") if key in details)
+        return f"{phase}: {facts}" if facts else phase
+    return "no status"
+
+
+def read_gate():
+    job_name = os.environ.get("JOB_NAME", "").strip()
+    if not job_name:
+        raise ConfigurationError("JOB_NAME is not set (the exact name of this release's migration Job)")
+    host = os.environ.get("KUBERNETES_SERVICE_HOST", "").strip()
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "").strip()
+    if not host or not port:
+        raise ConfigurationError("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set: not running in a pod?")
+    credentials_dir = os.environ.get("SERVICEACCOUNT_DIR", "").strip() or DEFAULT_SERVICEACCOUNT_DIR
+    namespace = os.environ.get("JOB_NAMESPACE", "").strip()
+    if not namespace:
+        namespace_path = os.path.join(credentials_dir, "namespace")
+        try:
+            with open(namespace_path, encoding="utf-8") as namespace_file:
+                namespace = namespace_file.read().strip()
+        except OSError as error:
+            raise ConfigurationError(f"JOB_NAMESPACE is not set and {namespace_path} cannot be read: {error.strerror}") from None
+    return Gate(
+        KubernetesApi(host, int(read_positive_number("KUBERNETES_SERVICE_PORT", None, int)), credentials_dir),
+        namespace,
+        job_name,
+        read_positive_number("WAIT_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, float),
+        read_positive_number("WAIT_PROGRESS_INTERVAL_SECONDS", DEFAULT_PROGRESS_INTERVAL_SECONDS, float),
+        read_positive_number("WAIT_LOG_TAIL_LINES", DEFAULT_LOG_TAIL_LINES, int))
+
+
+def stop_on_sigterm(_signum, _frame):
+    # os.write, not print: the signal may interrupt a print in progress.
+    os.write(sys.stdout.fileno(), b"wait-for-migrations: stopped by SIGTERM\n")
+    sys.exit(143)
+
+
+def main():
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    try:
+        gate = read_gate()
+    except ConfigurationError as error:
+        print(f"wait-for-migrations: configuration error: {error}", file=sys.stderr, flush=True)
+        return 2
+    log(f"waiting up to {gate.timeout:g} s for Job {gate.reference} via {gate.api.address}")
+    try:
+        return gate.wait()
+    except Fatal as error:
+        print(f"wait-for-migrations: FAILED: {error}", file=sys.stderr, flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
