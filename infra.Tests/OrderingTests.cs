@@ -88,7 +88,7 @@ public sealed class OrderingTests
         return [.. result.Registrations.Select(r => (r.Type, r.Name))];
     }
 
-    private static IEnumerable<int> Deployments(List<(string Type, string Name)> order)
+    private static List<int> Deployments(List<(string Type, string Name)> order)
     {
         var indexes = order.Select((r, i) => (r.Type, i)).Where(p => p.Type == DeploymentType).Select(p => p.i).ToList();
         Assert.Equal(2, indexes.Count);

@@ -59,7 +59,7 @@ public sealed class PieFedInstance : ComponentResource
             Workload = settings.Web,
             Runtime = runtime,
             Gate = gate,
-            Ports = [new ContainerPortArgs { Name = "http", ContainerPort = 5000 }],
+            Ports = [new ContainerPortArgs { Name = "http", ContainerPortValue = 5000 }],
         }, After(migration, rbac));
         var worker = new PieFedDeployment($"{name}-worker", new PieFedDeploymentArgs
         {

@@ -56,7 +56,7 @@ internal sealed class RecordingMocks
     /// object gets a new one; a hash of the inputs stands in for that suffix, so a changed object
     /// gets a new name here too.
     /// </summary>
-    private object State(MockResourceArgs args)
+    private ImmutableDictionary<string, object> State(MockResourceArgs args)
     {
         var state = args.Inputs;
         if (args.Type == RandomPasswordType)

@@ -43,8 +43,13 @@ internal sealed class StackConfig
         foreach (var (key, value) in config.Children)
         {
             var fullKey = ((YamlScalarNode)key).Value!;
-            Assert.StartsWith(SettingsLoader.ConfigNamespace + ":", fullKey, StringComparison.Ordinal);
-            values[fullKey[(SettingsLoader.ConfigNamespace.Length + 1)..]] = ToJson(value);
+            var prefix = SettingsLoader.ConfigNamespace + ":";
+            if (!fullKey.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"{path}: {fullKey} is outside the {prefix} namespace the program reads.");
+            }
+
+            values[fullKey[prefix.Length..]] = ToJson(value);
         }
 
         return new StackConfig(values.ToImmutable()) { StackName = stack };
@@ -115,7 +120,7 @@ internal sealed class StackConfig
     };
 
     // Plain YAML scalars are typed like the CLI types them; quoted ones stay text.
-    private static JsonNode? Scalar(YamlScalarNode scalar)
+    private static JsonValue Scalar(YamlScalarNode scalar)
     {
         var text = scalar.Value ?? "";
         if (scalar.Style is ScalarStyle.Plain)

@@ -25,7 +25,7 @@ internal sealed record StackRun(
     {
         mocks ??= new RecordingMocks();
         using var _ = PulumiConfigEnvironment.Set(config);
-        var (resources, outputs) = await Deployment.TestAsync(
+        var (resources, outputs) = await Pulumi.Deployment.TestAsync(
             mocks.Mock.Object,
             new TestOptions { IsPreview = isPreview, StackName = config.StackName, ProjectName = "piefed" },
             PieFedProgram.Run);
