@@ -112,8 +112,12 @@ public sealed class MigrationGateWiringTests
     {
         var run = await ProgramAsync(StackConfig.Prod);
 
-        Assert.Equal(PieFedInstance.WebCommand, Strings(MainContainer(run, "web"), "command"));
-        Assert.Equal(PieFedInstance.WorkerCommand, Strings(MainContainer(run, "worker"), "command"));
+        Assert.Equal(
+            ["gunicorn", "--config", "gunicorn.conf.py", "--workers", "4", "--preload", "pyfedi:app"],
+            Strings(MainContainer(run, "web"), "command"));
+        Assert.Equal(
+            ["celery", "-A", "celery_worker_docker.celery", "worker", "--concurrency=4", "--queues=celery,background,send"],
+            Strings(MainContainer(run, "worker"), "command"));
         foreach (var component in new[] { "web", "worker" })
         {
             var command = string.Join(' ', Strings(MainContainer(run, component), "command"));

@@ -16,14 +16,44 @@ public sealed class OrderingTests
     [Fact]
     public async Task Instance_EachPart_ReceivesExactlyTheDependsOnOfTheRelease()
     {
+        var dependsOn = await ExplicitDependenciesAsync(StackConfig.Prod);
+
+        Assert.Empty(dependsOn[("piefed:core:AppNamespace", "piefed-namespace")]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:migration:MigrationRbac", "piefed-migration-rbac")]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:app:AppConfiguration", "piefed-config")]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:MediaVolume", "piefed-media")]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:app:WebEndpoint", "piefed-web")]);
+        Assert.Equal(["piefed-config"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
+        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-web")]);
+        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-worker")]);
+        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:ScheduledTasks", "piefed-cron")]);
+    }
+
+    [Fact]
+    public async Task Instance_BundledServers_AreUpBeforeTheMigration()
+    {
         var dependsOn = await ExplicitDependenciesAsync(StackConfig.Dev);
 
-        Assert.Empty(dependsOn["piefed-namespace"]);
-        Assert.Equal(["piefed-namespace"], dependsOn["piefed-migration-rbac"]);
-        Assert.Equal(["piefed-namespace"], dependsOn["piefed-config"]);
-        Assert.Equal(["piefed-config"], dependsOn["piefed-db-init"]);
-        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn["piefed-web"]);
-        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn["piefed-worker"]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:BundledServer", "piefed-postgres")]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:BundledServer", "piefed-redis")]);
+        Assert.Equal(["piefed-config", "piefed-postgres", "piefed-redis"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
+    }
+
+    [Fact]
+    public async Task Program_BundledPostgresHeldByTheProvider_TheJobWaitsForIt()
+    {
+        var order = await HoldAsync(StatefulSetType, "piefed-postgres", mustWait: [JobType, DeploymentType, CronJobType]);
+
+        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > order.IndexOf((StatefulSetType, "piefed-postgres")));
+    }
+
+    [Fact]
+    public async Task Program_JobHeldByTheProvider_NoCronJobRegistersUntilItIsReleased()
+    {
+        var order = await HoldAsync(JobType, "piefed-db-init", mustWait: [CronJobType]);
+
+        var jobRegistered = order.IndexOf((JobType, "piefed-db-init"));
+        Assert.All(order.Select((r, i) => (r.Type, i)).Where(p => p.Type == CronJobType), p => Assert.True(p.i > jobRegistered));
     }
 
     [Fact]
@@ -100,9 +130,9 @@ public sealed class OrderingTests
     /// constructed with are read by a resource transformation on the instance, which applies to
     /// every descendant.
     /// </summary>
-    private static async Task<Dictionary<string, string[]>> ExplicitDependenciesAsync(StackConfig config)
+    private static async Task<Dictionary<(string Type, string Name), string[]>> ExplicitDependenciesAsync(StackConfig config)
     {
-        var recorded = new ConcurrentDictionary<string, InputList<Resource>>();
+        var recorded = new ConcurrentDictionary<(string Type, string Name), InputList<Resource>>();
         using var _ = PulumiConfigEnvironment.Set(config);
         await Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
         {
@@ -114,7 +144,7 @@ public sealed class OrderingTests
                     {
                         if (args.Resource is ComponentResource)
                         {
-                            recorded[args.Resource.GetResourceName()] = args.Options.DependsOn;
+                            recorded[(args.Resource.GetResourceType(), args.Resource.GetResourceName())] = args.Options.DependsOn;
                         }
 
                         return null;
@@ -124,11 +154,11 @@ public sealed class OrderingTests
             new PieFedInstance(PieFedProgram.InstanceName, new PieFedInstanceArgs { Settings = SettingsLoader.Load() }, options);
         });
 
-        var result = new Dictionary<string, string[]>();
-        foreach (var (name, dependsOn) in recorded)
+        var result = new Dictionary<(string Type, string Name), string[]>();
+        foreach (var (resource, dependsOn) in recorded)
         {
             var resources = await OutputUtilities.GetValueAsync(dependsOn.ToOutput());
-            result[name] = [.. resources.Select(r => r.GetResourceName()).Order(StringComparer.Ordinal)];
+            result[resource] = [.. resources.Select(r => r.GetResourceName()).Order(StringComparer.Ordinal)];
         }
 
         return result;

@@ -6,7 +6,7 @@ namespace PieFed.Infra.Tests;
 
 public sealed class StackInventoryTests
 {
-    private static readonly (string Type, string Name)[] ExpectedInventory =
+    private static readonly (string Type, string Name)[] CommonInventory =
     [
         ("piefed:index:PieFedInstance", "piefed"),
         ("piefed:core:AppNamespace", "piefed-namespace"),
@@ -15,6 +15,8 @@ public sealed class StackInventoryTests
         (ServiceAccountType, "piefed-migration-rbac-account"),
         (RoleType, "piefed-migration-rbac-role"),
         (RoleBindingType, "piefed-migration-rbac-binding"),
+        ("piefed:data:MediaVolume", "piefed-media"),
+        (PersistentVolumeClaimType, "piefed-media"),
         ("piefed:app:AppConfiguration", "piefed-config"),
         (ConfigMapType, "piefed-config-env"),
         (RecordingMocks.RandomPasswordType, "piefed-config-secret-key"),
@@ -22,10 +24,41 @@ public sealed class StackInventoryTests
         (ConfigMapType, "piefed-config-scripts"),
         ("piefed:migration:DatabaseMigration", "piefed-db-init"),
         (JobType, "piefed-db-init"),
+        ("piefed:app:WebEndpoint", "piefed-web"),
+        (ServiceType, "piefed-web"),
         ("piefed:app:PieFedDeployment", "piefed-web"),
         (DeploymentType, "piefed-web"),
         ("piefed:app:PieFedDeployment", "piefed-worker"),
         (DeploymentType, "piefed-worker"),
+        ("piefed:app:ScheduledTasks", "piefed-cron"),
+        (CronJobType, "piefed-cron-daily-maintenance"),
+        (CronJobType, "piefed-cron-send-queue"),
+        (CronJobType, "piefed-cron-clean-up-old-activities"),
+        (CronJobType, "piefed-cron-remove-orphan-files"),
+    ];
+
+    /// <summary>Dev bundles its servers and disables two schedules; one replica needs no disruption budget.</summary>
+    private static readonly (string Type, string Name)[] DevOnlyInventory =
+    [
+        ("piefed:data:BundledServer", "piefed-postgres"),
+        (RecordingMocks.RandomPasswordType, "piefed-postgres-password"),
+        (SecretType, "piefed-postgres-credentials"),
+        (ServiceType, "piefed-postgres"),
+        (StatefulSetType, "piefed-postgres"),
+        ("piefed:data:BundledServer", "piefed-redis"),
+        (RecordingMocks.RandomPasswordType, "piefed-redis-password"),
+        (SecretType, "piefed-redis-credentials"),
+        (ServiceType, "piefed-redis"),
+        (StatefulSetType, "piefed-redis"),
+    ];
+
+    /// <summary>Prod uses external servers, serves through an Ingress and keeps web up through node drains.</summary>
+    private static readonly (string Type, string Name)[] ProdOnlyInventory =
+    [
+        (IngressType, "piefed-web"),
+        (PodDisruptionBudgetType, "piefed-web-budget"),
+        (CronJobType, "piefed-cron-send-missed-notifs"),
+        (CronJobType, "piefed-cron-process-email-bounces"),
     ];
 
     public static TheoryData<string> Stacks => ["dev", "prod"];
@@ -36,9 +69,8 @@ public sealed class StackInventoryTests
     {
         var run = await ProgramAsync(Config(stack));
 
-        Assert.Equal(
-            ExpectedInventory.Order(),
-            run.Registrations.Select(r => (r.Type, r.Name)).Order());
+        var expected = CommonInventory.Concat(stack == "dev" ? DevOnlyInventory : ProdOnlyInventory);
+        Assert.Equal(expected.Order(), run.Registrations.Select(r => (r.Type, r.Name)).Order());
     }
 
     [Theory]
@@ -47,7 +79,8 @@ public sealed class StackInventoryTests
     {
         var run = await ProgramAsync(Config(stack));
 
-        Assert.Equal(["migrationJobName", "namespace", "webDeploymentName", "workerDeploymentName"], run.Outputs.Keys.Order());
+        Assert.Equal(["migrationJobName", "namespace", "webDeploymentName", "webServiceName", "workerDeploymentName"], run.Outputs.Keys.Order());
+        Assert.Equal("piefed-web", await ValueAsync<string>(run.Outputs["webServiceName"]));
         Assert.Equal(stack == "dev" ? "piefed-dev" : "piefed", await ValueAsync<string>(run.Outputs["namespace"]));
         Assert.Equal("piefed-web", await ValueAsync<string>(run.Outputs["webDeploymentName"]));
         Assert.Equal("piefed-worker", await ValueAsync<string>(run.Outputs["workerDeploymentName"]));
@@ -75,8 +108,13 @@ public sealed class StackInventoryTests
         Assert.Equal("https", Environment(prod)["HTTP_PROTOCOL"]);
         Assert.Equal("piefed.localhost", Environment(dev)["SERVER_NAME"]);
         Assert.Equal("piefed.example.org", Environment(prod)["SERVER_NAME"]);
-        Assert.EndsWith("?sslmode=require", Secrets(prod)["DATABASE_URL"], StringComparison.Ordinal);
-        Assert.DoesNotContain("sslmode", Secrets(dev)["DATABASE_URL"], StringComparison.Ordinal);
+        Assert.EndsWith("@postgres.example.internal:5432/piefed?sslmode=require", Secrets(prod)["DATABASE_URL"], StringComparison.Ordinal);
+        Assert.Equal("postgresql+psycopg2://piefed:generated-password-of-piefed-postgres-password@piefed-postgres.piefed-dev.svc:5432/piefed", Secrets(dev)["DATABASE_URL"]);
+        Assert.Equal("redis://:generated-password-of-piefed-redis-password@piefed-redis.piefed-dev.svc:6379/1", Secrets(dev)["CACHE_REDIS_URL"]);
+        Assert.Equal("redis://:generated-password-of-piefed-redis-password@piefed-redis.piefed-dev.svc:6379/0", Secrets(dev)["CELERY_BROKER_URL"]);
+        Assert.Equal("ReadWriteOnce", dev.Single(PersistentVolumeClaimType).Inputs.Str("spec.accessModes[0]"));
+        Assert.Equal("ReadWriteMany", prod.Single(PersistentVolumeClaimType).Inputs.Str("spec.accessModes[0]"));
+        Assert.Equal("50Gi", prod.Single(PersistentVolumeClaimType).Inputs.Str("spec.resources.requests.storage"));
     }
 
     [Fact]
@@ -123,7 +161,7 @@ public sealed class StackInventoryTests
         => StringMap(run.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-env").Inputs, "data");
 
     internal static Dictionary<string, string> Secrets(StackRun run)
-        => StringMap(run.Single(SecretType).Inputs, "stringData");
+        => StringMap(run.OfType(SecretType).Single(c => c.Name == "piefed-config-secrets").Inputs, "stringData");
 
     private static Dictionary<string, string> StringMap(System.Text.Json.Nodes.JsonObject inputs, string field)
         => inputs.At(field)!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>());

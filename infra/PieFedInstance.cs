@@ -1,3 +1,4 @@
+using System.Globalization;
 using PieFed.Infra.Components;
 using PieFed.Infra.Configuration;
 using Pulumi;
@@ -12,14 +13,14 @@ public sealed class PieFedInstanceArgs : ResourceArgs
 
 /// <summary>
 /// One PieFed instance, assembled. The order of a release is written here and nowhere else:
-/// namespace; then RBAC and configuration; then the migration Job; then web and worker.
+/// the namespace; then RBAC, configuration, storage and (in development) the bundled servers;
+/// then the migration Job; then everything that runs PieFed's code.
 /// </summary>
 public sealed class PieFedInstance : ComponentResource
 {
-    public static readonly IReadOnlyList<string> WebCommand = ["gunicorn", "--config", "gunicorn.conf.py", "--preload", "pyfedi:app"];
-
-    public static readonly IReadOnlyList<string> WorkerCommand =
-        ["celery", "-A", "celery_worker_docker.celery", "worker", "--concurrency=4", "--queues=celery,background,send"];
+    /// <summary>The ready PostgreSQL and Redis the bundled servers answer with, for their readiness probes.</summary>
+    private const string PostgresReady = "pg_isready -h 127.0.0.1 -U piefed -d piefed";
+    private const string RedisReady = "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG";
 
     public PieFedInstance(string name, PieFedInstanceArgs args, ComponentResourceOptions? options = null)
         : base("piefed:index:PieFedInstance", name, options)
@@ -27,49 +28,77 @@ public sealed class PieFedInstance : ComponentResource
         ArgumentNullException.ThrowIfNull(args);
         var settings = args.Settings;
 
-        var ns = new AppNamespace($"{name}-namespace", new AppNamespaceArgs { Name = settings.Namespace }, After());
+        var ns = new AppNamespace($"{name}-namespace", new AppNamespaceArgs { Name = settings.Namespace }, ProtectedAfter(settings.ProtectData));
 
         var rbac = new MigrationRbac($"{name}-migration-rbac", new MigrationRbacArgs { Namespace = ns.Name }, After(ns));
+        var media = settings.Media.Storage == MediaStorage.PersistentVolumeClaim
+            ? new MediaVolume($"{name}-media", new MediaVolumeArgs { Namespace = ns.Name, Media = settings.Media }, ProtectedAfter(settings.ProtectData, ns))
+            : null;
+        var (urls, servers) = DataServices(name, ns, settings);
         var configuration = new AppConfiguration($"{name}-config", new AppConfigurationArgs
         {
             Namespace = ns.Name,
             Settings = settings,
+            DatabaseUrl = urls.Database,
+            CacheRedisUrl = urls.Cache,
+            CeleryBrokerUrl = urls.Broker,
         }, After(ns));
         var runtime = new AppRuntime(
             settings.Image,
             configuration.EnvironmentConfigMapName,
             configuration.SecretName,
-            configuration.ScriptsConfigMapName);
+            configuration.ScriptsConfigMapName,
+            media?.ClaimName);
 
+        // The migration reads the configuration, and needs its servers up.
         var migration = new DatabaseMigration($"{name}-db-init", new DatabaseMigrationArgs
         {
             Namespace = ns.Name,
             Runtime = runtime,
             Migration = settings.Migration,
             Resources = settings.Worker.Resources,
-        }, After(configuration));
+        }, After([configuration, .. servers]));
 
-        // Pods may not start before their migration completed, nor before their waiter may read the Job.
+        var endpoint = new WebEndpoint($"{name}-web", new WebEndpointArgs
+        {
+            Namespace = ns.Name,
+            ServerName = settings.ServerName,
+            Ingress = settings.Ingress,
+        }, After(ns));
+
+        // No PieFed code runs before its migration completed, nor before its waiter may read the Job.
         var gate = new MigrationGate(migration.JobName, rbac.ServiceAccountName, settings.Migration.Timeout);
         var web = new PieFedDeployment($"{name}-web", new PieFedDeploymentArgs
         {
             Namespace = ns.Name,
             Component = "web",
-            Command = WebCommand,
-            Workload = settings.Web,
+            Container = WebContainer(runtime, settings.Web),
+            Replicas = settings.Web.Replicas,
             Runtime = runtime,
             Gate = gate,
-            Ports = [new ContainerPortArgs { Name = "http", ContainerPortValue = 5000 }],
+            DisruptionBudget = true,
         }, After(migration, rbac));
         var worker = new PieFedDeployment($"{name}-worker", new PieFedDeploymentArgs
         {
             Namespace = ns.Name,
             Component = "worker",
-            Command = WorkerCommand,
-            Workload = settings.Worker,
+            Container = WorkerContainer(runtime, settings.Worker),
+            Replicas = settings.Worker.Replicas,
             Runtime = runtime,
             Gate = gate,
+            TerminationGracePeriodSeconds = settings.Worker.TerminationGracePeriodSeconds,
         }, After(migration, rbac));
+        if (!settings.ScheduledTasks.IsEmpty)
+        {
+            new ScheduledTasks($"{name}-cron", new ScheduledTasksArgs
+            {
+                Namespace = ns.Name,
+                Tasks = settings.ScheduledTasks,
+                Runtime = runtime,
+                Gate = gate,
+                Resources = settings.Worker.Resources,
+            }, After(migration, rbac));
+        }
 
         Outputs = new Dictionary<string, object?>
         {
@@ -77,6 +106,7 @@ public sealed class PieFedInstance : ComponentResource
             ["migrationJobName"] = migration.JobName,
             ["webDeploymentName"] = web.DeploymentName,
             ["workerDeploymentName"] = worker.DeploymentName,
+            ["webServiceName"] = endpoint.ServiceName,
         };
         RegisterOutputs(Outputs);
     }
@@ -84,6 +114,129 @@ public sealed class PieFedInstance : ComponentResource
     /// <summary>What <c>pulumi stack output</c> shows: the names an operator types into kubectl.</summary>
     public IDictionary<string, object?> Outputs { get; }
 
+    public static IReadOnlyList<string> WebCommand(WebSettings web)
+        =>
+        [
+            "gunicorn", "--config", "gunicorn.conf.py",
+            // gunicorn.conf.py counts the node's CPUs; the pod's share is what the operator configured.
+            "--workers", web.GunicornWorkers.ToString(CultureInfo.InvariantCulture),
+            "--preload", "pyfedi:app",
+        ];
+
+    public static IReadOnlyList<string> WorkerCommand(WorkerSettings worker)
+        =>
+        [
+            "celery", "-A", "celery_worker_docker.celery", "worker",
+            $"--concurrency={worker.Concurrency.ToString(CultureInfo.InvariantCulture)}",
+            "--queues=celery,background,send",
+        ];
+
+    private static ContainerArgs WebContainer(AppRuntime runtime, WebSettings web)
+    {
+        var container = runtime.Container("web", WebCommand(web), web.Resources);
+        container.Ports.Add(new ContainerPortArgs { Name = WebEndpoint.PortName, ContainerPortValue = WebEndpoint.Port });
+        // /health answers without touching the database; /health2 runs heavy queries and is never a probe.
+        container.StartupProbe = HealthProbe(periodSeconds: 5, failureThreshold: 60);
+        container.ReadinessProbe = HealthProbe(periodSeconds: 10, failureThreshold: 3);
+        container.LivenessProbe = HealthProbe(periodSeconds: 20, failureThreshold: 3);
+        return container;
+    }
+
+    private static ProbeArgs HealthProbe(int periodSeconds, int failureThreshold)
+        => new()
+        {
+            HttpGet = new HTTPGetActionArgs { Path = "/health", Port = WebEndpoint.PortName },
+            PeriodSeconds = periodSeconds,
+            TimeoutSeconds = 5,
+            FailureThreshold = failureThreshold,
+        };
+
+    private static ContainerArgs WorkerContainer(AppRuntime runtime, WorkerSettings worker)
+    {
+        var container = runtime.Container("worker", WorkerCommand(worker), worker.Resources);
+        // A ping through the broker proves the worker still consumes; it is slow and costs the
+        // broker a round trip, so it runs rarely and is given time.
+        container.LivenessProbe = new ProbeArgs
+        {
+            Exec = new ExecActionArgs
+            {
+                Command = { "sh", "-c", "celery -A celery_worker_docker.celery inspect ping --destination \"celery@$HOSTNAME\" --timeout 20" },
+            },
+            InitialDelaySeconds = 120,
+            PeriodSeconds = 300,
+            TimeoutSeconds = 60,
+            FailureThreshold = 3,
+        };
+        return container;
+    }
+
+    private ((Output<string> Database, Output<string> Cache, Output<string> Broker) Urls, Resource[] Servers) DataServices(
+        string name, AppNamespace ns, PieFedSettings settings)
+    {
+        switch (settings.DataServices)
+        {
+            case ExternalDataServices external:
+                return ((ConnectionUrls.Database(external.Database),
+                        ConnectionUrls.Redis(external.Redis, external.Redis.CacheDb),
+                        ConnectionUrls.Redis(external.Redis, external.Redis.BrokerDb)),
+                    []);
+            case BundledDataServices bundled:
+                var postgres = new BundledServer($"{name}-postgres", new BundledServerArgs
+                {
+                    Namespace = ns.Name,
+                    Component = "postgres",
+                    Image = bundled.PostgresImage,
+                    Port = 5432,
+                    RunAsUser = 70,
+                    PasswordVariable = "POSTGRES_PASSWORD",
+                    Environment =
+                    [
+                        new EnvVarArgs { Name = "POSTGRES_USER", Value = "piefed" },
+                        new EnvVarArgs { Name = "POSTGRES_DB", Value = "piefed" },
+                        // A subdirectory: the volume's root holds lost+found, which initdb refuses.
+                        new EnvVarArgs { Name = "PGDATA", Value = "/var/lib/postgresql/data/pgdata" },
+                    ],
+                    ReadinessCommand = PostgresReady,
+                    DataPath = "/var/lib/postgresql/data",
+                    Settings = bundled,
+                    Resources = new ResourceSettings("100m", "256Mi", "1", "1Gi"),
+                }, ProtectedAfter(settings.ProtectData, ns));
+                var redis = new BundledServer($"{name}-redis", new BundledServerArgs
+                {
+                    Namespace = ns.Name,
+                    Component = "redis",
+                    Image = bundled.RedisImage,
+                    Port = 6379,
+                    RunAsUser = 999,
+                    PasswordVariable = "REDIS_PASSWORD",
+                    Args = ["redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--appendonly", "yes", "--dir", "/data"],
+                    ReadinessCommand = RedisReady,
+                    DataPath = "/data",
+                    Settings = bundled,
+                    Resources = new ResourceSettings("50m", "64Mi", "500m", "256Mi"),
+                }, After(ns));
+                var database = Output.Tuple(postgres.Host, postgres.Password).Apply(p =>
+                    ConnectionUrls.Database(new DatabaseSettings(p.Item1, 5432, "piefed", "piefed", Output.CreateSecret(p.Item2), null)));
+                return ((database,
+                        RedisUrl(redis, BundledCacheDb),
+                        RedisUrl(redis, BundledBrokerDb)),
+                    [postgres, redis]);
+            default:
+                throw new InvalidOperationException($"Unknown data services {settings.DataServices.GetType().Name}.");
+        }
+    }
+
+    private const int BundledCacheDb = 1;
+    private const int BundledBrokerDb = 0;
+
+    private static Output<string> RedisUrl(BundledServer redis, int db)
+        => Output.Tuple(redis.Host, redis.Password).Apply(p =>
+            ConnectionUrls.Redis(new RedisSettings(p.Item1, 6379, BundledCacheDb, BundledBrokerDb, Output.CreateSecret(p.Item2)), db));
+
     private ComponentResourceOptions After(params Resource[] dependencies)
         => new() { Parent = this, DependsOn = dependencies };
+
+    /// <summary>Pulumi refuses to delete a protected resource, and its children inherit the protection.</summary>
+    private ComponentResourceOptions ProtectedAfter(bool protect, params Resource[] dependencies)
+        => new() { Parent = this, DependsOn = dependencies, Protect = protect };
 }

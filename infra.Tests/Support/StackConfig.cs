@@ -24,7 +24,7 @@ internal sealed class StackConfig
 
     public string StackName { get; private init; } = "test";
 
-    public static StackConfig Dev => FromStackFile("dev").With("databasePassword", DatabasePassword);
+    public static StackConfig Dev => FromStackFile("dev");
 
     public static StackConfig Prod => FromStackFile("prod").With("databasePassword", DatabasePassword);
 

@@ -19,6 +19,12 @@ internal sealed record StackRun(
     public const string SecretType = "kubernetes:core/v1:Secret";
     public const string JobType = "kubernetes:batch/v1:Job";
     public const string DeploymentType = "kubernetes:apps/v1:Deployment";
+    public const string StatefulSetType = "kubernetes:apps/v1:StatefulSet";
+    public const string ServiceType = "kubernetes:core/v1:Service";
+    public const string IngressType = "kubernetes:networking.k8s.io/v1:Ingress";
+    public const string PodDisruptionBudgetType = "kubernetes:policy/v1:PodDisruptionBudget";
+    public const string PersistentVolumeClaimType = "kubernetes:core/v1:PersistentVolumeClaim";
+    public const string CronJobType = "kubernetes:batch/v1:CronJob";
 
     /// <summary>Runs <see cref="PieFedProgram.Run"/>, the body of Program.cs, with this configuration.</summary>
     public static async Task<StackRun> ProgramAsync(StackConfig config, bool isPreview = false, RecordingMocks? mocks = null)

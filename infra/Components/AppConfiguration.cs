@@ -13,6 +13,12 @@ public sealed class AppConfigurationArgs : ResourceArgs
     public required Input<string> Namespace { get; init; }
 
     public required PieFedSettings Settings { get; init; }
+
+    public required Output<string> DatabaseUrl { get; init; }
+
+    public required Output<string> CacheRedisUrl { get; init; }
+
+    public required Output<string> CeleryBrokerUrl { get; init; }
 }
 
 /// <summary>
@@ -42,17 +48,24 @@ public sealed class AppConfiguration : ComponentResource
             Special = false,
         }, new CustomResourceOptions { Parent = this }).Result;
 
+        var secretData = new InputMap<string>
+        {
+            ["SECRET_KEY"] = secretKey,
+            ["DATABASE_URL"] = args.DatabaseUrl,
+            ["CACHE_REDIS_URL"] = args.CacheRedisUrl,
+            ["CELERY_BROKER_URL"] = args.CeleryBrokerUrl,
+        };
+        if (settings.Media.S3 is { } s3)
+        {
+            secretData.Add("S3_ACCESS_KEY", s3.AccessKey);
+            secretData.Add("S3_ACCESS_SECRET", s3.AccessSecret);
+        }
+
         var secrets = new CoreV1.Secret($"{name}-secrets", new SecretArgs
         {
             Metadata = new ObjectMetaArgs { Namespace = args.Namespace, Labels = labels },
             Type = "Opaque",
-            StringData =
-            {
-                ["SECRET_KEY"] = secretKey,
-                ["DATABASE_URL"] = ConnectionUrls.Database(settings.Database),
-                ["CACHE_REDIS_URL"] = ConnectionUrls.Redis(settings.Redis, settings.Redis.CacheDb),
-                ["CELERY_BROKER_URL"] = ConnectionUrls.Redis(settings.Redis, settings.Redis.BrokerDb),
-            },
+            StringData = secretData,
         }, childOptions);
 
         var scripts = new CoreV1.ConfigMap($"{name}-scripts", new ConfigMapArgs
@@ -91,6 +104,21 @@ public sealed class AppConfiguration : ComponentResource
             // PieFed's default is a file cache per pod, which would give every replica a different view.
             ["CACHE_TYPE"] = "RedisCache",
         };
+        if (settings.Media.S3 is { } s3)
+        {
+            data["S3_REGION"] = s3.Region;
+            data["S3_BUCKET"] = s3.Bucket;
+            if (s3.Endpoint is not null)
+            {
+                data["S3_ENDPOINT"] = s3.Endpoint;
+            }
+
+            if (s3.PublicUrl is not null)
+            {
+                data["S3_PUBLIC_URL"] = s3.PublicUrl;
+            }
+        }
+
         foreach (var (key, value) in settings.ExtraEnvironment)
         {
             data[key] = value;

@@ -10,7 +10,10 @@ public sealed class AppNamespaceArgs : ResourceArgs
     public required string Name { get; init; }
 }
 
-/// <summary>The namespace every other part of the instance lives in.</summary>
+/// <summary>
+/// The namespace every other part of the instance lives in. It enforces the "restricted" Pod
+/// Security Standard, so a pod that could escalate is refused rather than run.
+/// </summary>
 public sealed class AppNamespace : ComponentResource
 {
     public AppNamespace(string name, AppNamespaceArgs args, ComponentResourceOptions? options = null)
@@ -18,13 +21,14 @@ public sealed class AppNamespace : ComponentResource
     {
         ArgumentNullException.ThrowIfNull(args);
 
+        var labels = Labels.For("namespace")
+            .Add("pod-security.kubernetes.io/enforce", "restricted")
+            .Add("pod-security.kubernetes.io/enforce-version", "latest")
+            .Add("pod-security.kubernetes.io/warn", "restricted")
+            .Add("pod-security.kubernetes.io/audit", "restricted");
         var ns = new CoreV1.Namespace(name, new NamespaceArgs
         {
-            Metadata = new ObjectMetaArgs
-            {
-                Name = args.Name,
-                Labels = Labels.For("namespace"),
-            },
+            Metadata = new ObjectMetaArgs { Name = args.Name, Labels = labels },
         }, new CustomResourceOptions { Parent = this });
 
         Name = ns.Metadata.Apply(m => m.Name);

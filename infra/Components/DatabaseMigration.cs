@@ -41,7 +41,7 @@ public sealed class DatabaseMigration : ComponentResource
         var timeoutSeconds = (int)args.Migration.Timeout.TotalSeconds;
         var labels = Labels.For(Component);
 
-        var container = args.Runtime.Container(ContainerName, AppRuntime.Script(MigrationScripts.DbInitFileName), args.Resources);
+        var container = args.Runtime.Container(ContainerName, AppRuntime.Script(MigrationScripts.DbInitFileName), args.Resources, mountsMedia: false);
         container.Env.Add(new EnvVarArgs
         {
             Name = "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS",
@@ -78,8 +78,9 @@ public sealed class DatabaseMigration : ComponentResource
                         RestartPolicy = "Never",
                         AutomountServiceAccountToken = false,
                         EnableServiceLinks = false,
+                        SecurityContext = Security.Pod(Security.PieFedUser),
                         Containers = { container },
-                        Volumes = { args.Runtime.ScriptsVolume() },
+                        Volumes = args.Runtime.Volumes(mountsMedia: false),
                     },
                 },
             },

@@ -1,9 +1,10 @@
-using PieFed.Infra.Configuration;
 using Pulumi;
 using Pulumi.Kubernetes.Types.Inputs.Apps.V1;
 using Pulumi.Kubernetes.Types.Inputs.Core.V1;
 using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
+using Pulumi.Kubernetes.Types.Inputs.Policy.V1;
 using AppsV1 = Pulumi.Kubernetes.Apps.V1;
+using PolicyV1 = Pulumi.Kubernetes.Policy.V1;
 
 namespace PieFed.Infra.Components;
 
@@ -11,18 +12,22 @@ public sealed class PieFedDeploymentArgs : ResourceArgs
 {
     public required Input<string> Namespace { get; init; }
 
-    /// <summary>The role of the pods, e.g. "web"; also the container's name and the selector's component label.</summary>
+    /// <summary>The role of the pods, e.g. "web": the selector's component label.</summary>
     public required string Component { get; init; }
 
-    public required IReadOnlyList<string> Command { get; init; }
+    /// <summary>The main container, built by <see cref="AppRuntime.Container"/>.</summary>
+    public required ContainerArgs Container { get; init; }
 
-    public required WorkloadSettings Workload { get; init; }
+    public required int Replicas { get; init; }
 
     public required AppRuntime Runtime { get; init; }
 
     public required MigrationGate Gate { get; init; }
 
-    public IReadOnlyList<ContainerPortArgs> Ports { get; init; } = [];
+    public int? TerminationGracePeriodSeconds { get; init; }
+
+    /// <summary>Keep all but one replica through voluntary disruptions (node drains) when there is more than one.</summary>
+    public bool DisruptionBudget { get; init; }
 }
 
 /// <summary>A PieFed Deployment whose pods start only after this release's migration completed.</summary>
@@ -32,24 +37,45 @@ public sealed class PieFedDeployment : ComponentResource
         : base("piefed:app:PieFedDeployment", name, options)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var container = args.Runtime.Container(args.Component, args.Command, args.Workload.Resources);
-        container.Ports = args.Ports.ToArray();
+        var childOptions = new CustomResourceOptions { Parent = this };
+        var labels = Labels.For(args.Component);
+        var spec = args.Gate.Spec(args.Runtime, args.Container);
+        spec.TerminationGracePeriodSeconds = args.TerminationGracePeriodSeconds;
 
         var deployment = new AppsV1.Deployment(name, new DeploymentArgs
         {
             // A fixed name: operators and the old setup's runbooks address `deployment/piefed-web`.
-            Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = Labels.For(args.Component) },
+            Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = labels },
             Spec = new DeploymentSpecArgs
             {
-                Replicas = args.Workload.Replicas,
+                Replicas = args.Replicas,
                 Selector = new LabelSelectorArgs { MatchLabels = Labels.Selector(args.Component) },
+                // A new pod must be ready before an old one goes: capacity never drops below the replicas asked for.
+                Strategy = new DeploymentStrategyArgs
+                {
+                    Type = "RollingUpdate",
+                    RollingUpdate = new RollingUpdateDeploymentArgs { MaxUnavailable = 0, MaxSurge = 1 },
+                },
                 Template = new PodTemplateSpecArgs
                 {
-                    Metadata = new ObjectMetaArgs { Labels = Labels.For(args.Component) },
-                    Spec = args.Gate.Spec(args.Runtime, container),
+                    Metadata = new ObjectMetaArgs { Labels = labels },
+                    Spec = spec,
                 },
             },
-        }, new CustomResourceOptions { Parent = this });
+        }, childOptions);
+
+        if (args.DisruptionBudget && args.Replicas > 1)
+        {
+            new PolicyV1.PodDisruptionBudget($"{name}-budget", new PodDisruptionBudgetArgs
+            {
+                Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = labels },
+                Spec = new PodDisruptionBudgetSpecArgs
+                {
+                    MaxUnavailable = 1,
+                    Selector = new LabelSelectorArgs { MatchLabels = Labels.Selector(args.Component) },
+                },
+            }, childOptions);
+        }
 
         DeploymentName = deployment.Metadata.Apply(m => m.Name);
         RegisterOutputs(new Dictionary<string, object?> { ["deploymentName"] = DeploymentName });

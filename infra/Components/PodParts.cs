@@ -5,21 +5,35 @@ using Pulumi.Kubernetes.Types.Inputs.Core.V1;
 
 namespace PieFed.Infra.Components;
 
-/// <summary>What every PieFed container shares: the image, the app's environment and the gate's scripts.</summary>
+/// <summary>What every PieFed container shares: the image, the app's environment, its volumes and the gate's scripts.</summary>
+/// <param name="MediaClaimName">The uploads' volume claim; null when media lives in S3.</param>
 public sealed record AppRuntime(
     ImageSettings Image,
     Output<string> EnvironmentConfigMapName,
     Output<string> SecretName,
-    Output<string> ScriptsConfigMapName)
+    Output<string> ScriptsConfigMapName,
+    Output<string>? MediaClaimName)
 {
     private const string ScriptsVolumeName = "migration-scripts";
+    private const string MediaVolumeName = "media";
+
+    /// <summary>Where PieFed writes, by volume name (PIEFED.md "Volumes").</summary>
+    private static readonly (string Volume, string Path)[] AppMounts =
+    [
+        (MediaVolumeName, "/app/app/static/media"),
+        ("tmp", "/app/app/static/tmp"),
+        ("logs", "/app/logs"),
+        ("dshm", "/dev/shm"),
+    ];
 
     /// <summary>
     /// A container of the PieFed image with its own command: the image's entrypoint would run
     /// <c>flask db upgrade</c> on every start, racing the other replicas.
     /// </summary>
-    public ContainerArgs Container(string name, IEnumerable<string> command, ResourceSettings resources)
-        => new()
+    /// <param name="mountsMedia">False for the migration, which has no use for uploads and must not wait for their volume.</param>
+    public ContainerArgs Container(string name, IEnumerable<string> command, ResourceSettings resources, bool mountsMedia = true)
+    {
+        var container = new ContainerArgs
         {
             Name = name,
             Image = Image.Reference,
@@ -32,17 +46,43 @@ public sealed record AppRuntime(
                 new EnvFromSourceArgs { SecretRef = new SecretEnvSourceArgs { Name = SecretName } },
             },
             Resources = Limits(resources),
+            SecurityContext = Security.Container(),
         };
+        foreach (var (volume, path) in AppMounts.Where(m => mountsMedia || m.Volume != MediaVolumeName))
+        {
+            container.VolumeMounts.Add(new VolumeMountArgs { Name = volume, MountPath = path });
+        }
+
+        return container;
+    }
+
+    /// <summary>The volumes every PieFed pod mounts, and the gate's scripts.</summary>
+    public InputList<VolumeArgs> Volumes(bool mountsMedia = true)
+    {
+        var volumes = new InputList<VolumeArgs>
+        {
+            new VolumeArgs { Name = "tmp", EmptyDir = new EmptyDirVolumeSourceArgs() },
+            new VolumeArgs { Name = "logs", EmptyDir = new EmptyDirVolumeSourceArgs() },
+            // gunicorn's worker heartbeat files and PieFed's file cache want RAM, not the node's disk.
+            new VolumeArgs { Name = "dshm", EmptyDir = new EmptyDirVolumeSourceArgs { Medium = "Memory", SizeLimit = "256Mi" } },
+            new VolumeArgs
+            {
+                Name = ScriptsVolumeName,
+                // r--r--r--: the scripts are read by python3, never executed or changed.
+                ConfigMap = new ConfigMapVolumeSourceArgs { Name = ScriptsConfigMapName, DefaultMode = 0b100_100_100 },
+            },
+        };
+        if (mountsMedia)
+        {
+            volumes.Add(MediaClaimName is null
+                ? new VolumeArgs { Name = MediaVolumeName, EmptyDir = new EmptyDirVolumeSourceArgs() }
+                : new VolumeArgs { Name = MediaVolumeName, PersistentVolumeClaim = new PersistentVolumeClaimVolumeSourceArgs { ClaimName = MediaClaimName } });
+        }
+
+        return volumes;
+    }
 
     public static IEnumerable<string> Script(string fileName) => ["python3", $"{MigrationScripts.MountPath}/{fileName}"];
-
-    public VolumeArgs ScriptsVolume()
-        => new()
-        {
-            Name = ScriptsVolumeName,
-            // r--r--r--: the scripts are read by python3, never executed or changed.
-            ConfigMap = new ConfigMapVolumeSourceArgs { Name = ScriptsConfigMapName, DefaultMode = 0b100_100_100 },
-        };
 
     public static VolumeMountArgs ScriptsMount()
         => new() { Name = ScriptsVolumeName, MountPath = MigrationScripts.MountPath, ReadOnly = true };
@@ -57,8 +97,8 @@ public sealed record AppRuntime(
 
 /// <summary>
 /// The wait for this release's migration Job, as an init container. Pulumi orders the first
-/// rollout; this gate also holds back every pod that starts later (rescheduled, scaled, or applied
-/// by GitOps before the Job exists).
+/// rollout; this gate also holds back every pod that starts later (rescheduled, scaled, a
+/// CronJob's run, or applied by GitOps before the Job exists).
 /// </summary>
 public sealed record MigrationGate(Output<string> JobName, Output<string> ServiceAccountName, TimeSpan Timeout)
 {
@@ -73,15 +113,18 @@ public sealed record MigrationGate(Output<string> JobName, Output<string> Servic
     public PodSpecArgs Spec(AppRuntime runtime, params ContainerArgs[] containers)
     {
         ArgumentNullException.ThrowIfNull(runtime);
+        var volumes = runtime.Volumes();
+        volumes.Add(TokenVolume());
         return new PodSpecArgs
         {
             ServiceAccountName = ServiceAccountName,
             // Only the init container talks to the API: its token is mounted there and nowhere else.
             AutomountServiceAccountToken = false,
             EnableServiceLinks = false,
+            SecurityContext = Security.Pod(Security.PieFedUser),
             InitContainers = { Waiter(runtime) },
             Containers = containers,
-            Volumes = { runtime.ScriptsVolume(), TokenVolume() },
+            Volumes = volumes,
         };
     }
 
@@ -108,6 +151,7 @@ public sealed record MigrationGate(Output<string> JobName, Output<string> Servic
                 new VolumeMountArgs { Name = TokenVolumeName, MountPath = TokenMountPath, ReadOnly = true },
             },
             Resources = AppRuntime.Limits(WaiterResources),
+            SecurityContext = Security.Container(),
         };
 
     private static VolumeArgs TokenVolume()

@@ -104,6 +104,29 @@ internal sealed class ConfigSection
         return parsed.Value;
     }
 
+    public bool Bool(string field, bool defaultValue)
+    {
+        var value = Field(field);
+        var parsed = value?.ValueKind switch
+        {
+            null => defaultValue,
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.String when value.Value.GetString() is "true" or "false" => value.Value.GetString() == "true",
+            _ => (bool?)null,
+        };
+        if (parsed is null)
+        {
+            _errors.Add($"{Path}.{field}: {Quote(value!.Value.GetRawText())} is not allowed; expected true or false.");
+            return defaultValue;
+        }
+
+        return parsed.Value;
+    }
+
+    /// <summary>Whether the field is present at all, for settings that exclude one another.</summary>
+    public bool Has(string field) => Field(field) is not null;
+
     public IReadOnlyList<KeyValuePair<string, string>> StringMap()
     {
         if (_element is not { } element)

@@ -15,13 +15,16 @@ public sealed record PieFedSettings(
     string Namespace,
     string ServerName,
     ImageSettings Image,
-    WorkloadSettings Web,
-    WorkloadSettings Worker,
+    WebSettings Web,
+    WorkerSettings Worker,
     MigrationSettings Migration,
-    DatabaseSettings Database,
-    RedisSettings Redis,
+    DataServices DataServices,
     Output<string>? SecretKey,
-    ImmutableSortedDictionary<string, string> ExtraEnvironment);
+    ImmutableSortedDictionary<string, string> ExtraEnvironment,
+    IngressSettings? Ingress,
+    ImmutableArray<ScheduledTask> ScheduledTasks,
+    MediaSettings Media,
+    bool ProtectData);
 
 public sealed record ImageSettings(string Repository, string Tag, string? Digest, string PullPolicy)
 {
@@ -31,10 +34,34 @@ public sealed record ImageSettings(string Repository, string Tag, string? Digest
 
 public sealed record ResourceSettings(string CpuRequest, string MemoryRequest, string CpuLimit, string MemoryLimit);
 
-public sealed record WorkloadSettings(int Replicas, ResourceSettings Resources);
+public sealed record WebSettings(int Replicas, ResourceSettings Resources, int GunicornWorkers);
+
+public sealed record WorkerSettings(int Replicas, ResourceSettings Resources, int Concurrency, int TerminationGracePeriodSeconds);
 
 public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit);
+
+/// <summary>Where PieFed's PostgreSQL and Redis are: servers the operator runs, or ones this stack bundles.</summary>
+public abstract record DataServices;
+
+public sealed record ExternalDataServices(DatabaseSettings Database, RedisSettings Redis) : DataServices;
+
+public sealed record BundledDataServices(string PostgresImage, string RedisImage, string StorageSize, string? StorageClass) : DataServices;
 
 public sealed record DatabaseSettings(string Host, int Port, string Name, string User, Output<string> Password, string? SslMode);
 
 public sealed record RedisSettings(string Host, int Port, int CacheDb, int BrokerDb, Output<string>? Password);
+
+public sealed record IngressSettings(string? ClassName, string? TlsSecretName, ImmutableSortedDictionary<string, string> Annotations);
+
+/// <summary>One of PieFed's periodic commands (upstream's docker.cron), run as a CronJob.</summary>
+public sealed record ScheduledTask(string Name, string Schedule, ImmutableArray<string> Command);
+
+public enum MediaStorage
+{
+    PersistentVolumeClaim,
+    S3,
+}
+
+public sealed record MediaSettings(MediaStorage Storage, string Size, string? StorageClass, string AccessMode, S3Settings? S3);
+
+public sealed record S3Settings(string Region, string? Endpoint, string Bucket, string? PublicUrl, Output<string> AccessKey, Output<string> AccessSecret);

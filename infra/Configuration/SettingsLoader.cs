@@ -23,10 +23,30 @@ public static partial class SettingsLoader
     public static readonly ImmutableHashSet<string> ReservedEnvironmentVariables = ImmutableHashSet.Create(
         StringComparer.Ordinal,
         "SERVER_NAME", "SECRET_KEY", "DATABASE_URL", "CACHE_TYPE", "CACHE_REDIS_URL", "CELERY_BROKER_URL",
-        "FLASK_APP", "PIEFED_INIT_CONTAINER");
+        "FLASK_APP", "PIEFED_INIT_CONTAINER", "CRON",
+        "S3_REGION", "S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY", "S3_ACCESS_SECRET", "S3_PUBLIC_URL");
 
     private static readonly string[] ImageFields = ["repository", "tag", "digest", "pullPolicy"];
-    private static readonly string[] WorkloadFields = ["replicas", "resources"];
+    private static readonly string[] WebFields = ["replicas", "resources", "gunicornWorkers"];
+    private static readonly string[] WorkerFields = ["replicas", "resources", "concurrency", "terminationGracePeriodSeconds"];
+    private static readonly string[] BundledFields = ["enabled", "postgresImage", "redisImage", "storageSize", "storageClass"];
+    private static readonly string[] IngressFields = ["enabled", "className", "tlsSecretName", "annotations"];
+    private static readonly string[] MediaFields = ["storage", "size", "storageClass", "accessMode", "s3"];
+    private static readonly string[] S3Fields = ["region", "endpoint", "bucket", "publicUrl"];
+    private static readonly string[] ExternalDataServiceKeys = ["database", "redis", "databasePassword", "redisPassword"];
+    private static readonly string[] AccessModes = ["ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
+    private static readonly string[] MediaStorages = ["pvc", "s3"];
+
+    /// <summary>Upstream's docker.cron, one CronJob each; a schedule of "disabled" leaves one out.</summary>
+    private static readonly (string Key, string Name, string Schedule, string[] Command)[] UpstreamSchedule =
+    [
+        ("dailyMaintenance", "daily-maintenance", "5 2 * * *", ["flask", "daily-maintenance"]),
+        ("sendQueue", "send-queue", "* * * * *", ["flask", "send-queue"]),
+        ("sendMissedNotifications", "send-missed-notifs", "*/30 * * * *", ["flask", "send_missed_notifs"]),
+        ("processEmailBounces", "process-email-bounces", "*/30 * * * *", ["flask", "process_email_bounces"]),
+        ("cleanUpOldActivities", "clean-up-old-activities", "*/30 * * * *", ["flask", "clean_up_old_activities"]),
+        ("removeOrphanFiles", "remove-orphan-files", "5 4 * * 1", ["flask", "remove_orphan_files"]),
+    ];
     private static readonly string[] ResourcesFields = ["requests", "limits"];
     private static readonly string[] QuantityFields = ["cpu", "memory"];
     private static readonly string[] MigrationFields = ["timeoutMinutes", "backoffLimit"];
@@ -53,20 +73,25 @@ public static partial class SettingsLoader
             "a lowercase DNS label (letters, digits, '-', at most 63 characters) other than " + string.Join(", ", ReservedNamespaces), errors);
         var serverName = ReadServerName(get("serverName"), errors);
         var image = ReadImage(Section(get, "image", ImageFields, errors), environment);
-        var web = ReadWorkload(Section(get, "web", WorkloadFields, errors), DefaultWebResources);
-        var worker = ReadWorkload(Section(get, "worker", WorkloadFields, errors), DefaultWorkerResources);
+        var web = ReadWeb(Section(get, "web", WebFields, errors));
+        var worker = ReadWorker(Section(get, "worker", WorkerFields, errors));
         var migration = ReadMigration(Section(get, "migration", MigrationFields, errors));
-        var database = ReadDatabase(Section(get, "database", DatabaseFields, errors), get("databasePassword"), errors);
-        var redis = ReadRedis(Section(get, "redis", RedisFields, errors), get("redisPassword"), errors);
+        var dataServices = ReadDataServices(get, errors);
         var secretKey = ReadSecretKey(get("secretKey"), errors);
         var extraEnvironment = ReadExtraEnvironment(Section(get, "env", [], errors), errors);
+        var ingress = ReadIngress(Section(get, "ingress", IngressFields, errors));
+        var scheduledTasks = ReadScheduledTasks(Section(get, "cron", [.. UpstreamSchedule.Select(t => t.Key)], errors));
+        var media = ReadMedia(Section(get, "media", MediaFields, errors), get, errors);
+        var protectData = ReadBoolean(get, "protectData", environment == DeploymentEnvironment.Production, errors);
 
         if (errors.Count > 0)
         {
             throw new InvalidConfigException(errors);
         }
 
-        return new PieFedSettings(environment!.Value, ns!, serverName!, image!, web, worker, migration, database!, redis!, secretKey, extraEnvironment);
+        return new PieFedSettings(
+            environment!.Value, ns!, serverName!, image!, web, worker, migration, dataServices!, secretKey, extraEnvironment,
+            ingress, scheduledTasks, media!, protectData);
     }
 
     private static ConfigSection Section(Func<string, string?> get, string key, IReadOnlyCollection<string> fields, List<string> errors)
@@ -153,10 +178,23 @@ public static partial class SettingsLoader
             : new ImageSettings(repository, tag, digest, pullPolicy);
     }
 
-    private static WorkloadSettings ReadWorkload(ConfigSection section, ResourceSettings defaults)
+    private static WebSettings ReadWeb(ConfigSection section)
+        => new(
+            section.Int("replicas", 1, 0, 100),
+            ReadResources(section, DefaultWebResources),
+            // gunicorn.conf.py would count the node's CPUs, not the pod's limit.
+            section.Int("gunicornWorkers", 4, 1, 32));
+
+    private static WorkerSettings ReadWorker(ConfigSection section)
+        => new(
+            section.Int("replicas", 1, 0, 100),
+            ReadResources(section, DefaultWorkerResources),
+            section.Int("concurrency", 4, 1, 64),
+            section.Int("terminationGracePeriodSeconds", 300, 30, 3600));
+
+    private static ResourceSettings ReadResources(ConfigSection workload, ResourceSettings defaults)
     {
-        var replicas = section.Int("replicas", 1, 0, 100);
-        var resources = section.Section("resources", ResourcesFields);
+        var resources = workload.Section("resources", ResourcesFields);
         var requests = resources.Section("requests", QuantityFields);
         var limits = resources.Section("limits", QuantityFields);
 
@@ -175,13 +213,35 @@ public static partial class SettingsLoader
             requests.Error("memory", $"\"{memoryRequest}\" is more than the limit \"{memoryLimit}\"; expected a request no larger than {limits.Path}.memory.");
         }
 
-        return new WorkloadSettings(replicas, new ResourceSettings(cpuRequest, memoryRequest, cpuLimit, memoryLimit));
+        return new ResourceSettings(cpuRequest, memoryRequest, cpuLimit, memoryLimit);
     }
 
     private static MigrationSettings ReadMigration(ConfigSection section)
         => new(
             TimeSpan.FromMinutes(section.Int("timeoutMinutes", 10, 1, 120)),
             section.Int("backoffLimit", 3, 0, 20));
+
+    private static DataServices? ReadDataServices(Func<string, string?> get, List<string> errors)
+    {
+        var bundled = Section(get, "bundledServices", BundledFields, errors);
+        if (!bundled.Bool("enabled", false))
+        {
+            var database = ReadDatabase(Section(get, "database", DatabaseFields, errors), get("databasePassword"), errors);
+            var redis = ReadRedis(Section(get, "redis", RedisFields, errors), get("redisPassword"), errors);
+            return database is null || redis is null ? null : new ExternalDataServices(database, redis);
+        }
+
+        foreach (var key in ExternalDataServiceKeys.Where(k => get(k) is not null))
+        {
+            errors.Add($"{ConfigNamespace}:{key} is set while {bundled.Path}.enabled is true; expected either bundled servers or external ones: remove one of the two.");
+        }
+
+        var postgresImage = bundled.String("postgresImage", "docker.io/library/postgres:17.2-alpine", ImageWithTag().IsMatch, ImageWithTagAllowed)!;
+        var redisImage = bundled.String("redisImage", "docker.io/library/redis:7.4.2-alpine", ImageWithTag().IsMatch, ImageWithTagAllowed)!;
+        var storageSize = bundled.String("storageSize", "5Gi", IsMemoryQuantity, "a storage quantity such as \"5Gi\"")!;
+        var storageClass = bundled.String("storageClass", null, DnsSubdomain().IsMatch, StorageClassAllowed);
+        return new BundledDataServices(postgresImage, redisImage, storageSize, storageClass);
+    }
 
     private static DatabaseSettings? ReadDatabase(ConfigSection section, string? password, List<string> errors)
     {
@@ -261,9 +321,98 @@ public static partial class SettingsLoader
         return result.ToImmutable();
     }
 
+    private static IngressSettings? ReadIngress(ConfigSection section)
+    {
+        var enabled = section.Bool("enabled", false);
+        var className = section.String("className", null, DnsSubdomain().IsMatch, "the name of an IngressClass");
+        var tlsSecretName = section.String("tlsSecretName", null, DnsSubdomain().IsMatch, "the name of a TLS Secret in the namespace");
+        var annotations = section.Section("annotations", []).StringMap();
+        return enabled
+            ? new IngressSettings(className, tlsSecretName, annotations.ToImmutableSortedDictionary(StringComparer.Ordinal))
+            : null;
+    }
+
+    private static ImmutableArray<ScheduledTask> ReadScheduledTasks(ConfigSection section)
+    {
+        const string allowed = "a cron schedule of five fields such as \"*/30 * * * *\", or \"disabled\"";
+        var tasks = ImmutableArray.CreateBuilder<ScheduledTask>();
+        foreach (var (key, name, upstreamSchedule, command) in UpstreamSchedule)
+        {
+            var schedule = section.String(key, upstreamSchedule, v => v == "disabled" || CronSchedule().IsMatch(v), allowed);
+            if (schedule is not "disabled")
+            {
+                tasks.Add(new ScheduledTask(name, schedule!, [.. command]));
+            }
+        }
+
+        return tasks.ToImmutable();
+    }
+
+    private static MediaSettings? ReadMedia(ConfigSection section, Func<string, string?> get, List<string> errors)
+    {
+        var storage = section.String("storage", "pvc", MediaStorages.Contains, OneOf(MediaStorages));
+        var size = section.String("size", "10Gi", IsMemoryQuantity, "a storage quantity such as \"20Gi\"")!;
+        var storageClass = section.String("storageClass", null, DnsSubdomain().IsMatch, StorageClassAllowed);
+        var accessMode = section.String("accessMode", "ReadWriteMany", AccessModes.Contains, OneOf(AccessModes) + " (web and worker both write media)")!;
+        if (storage is not "s3")
+        {
+            if (section.Has("s3"))
+            {
+                section.Error("s3", $"is set while {section.Path}.storage is \"{storage}\"; expected {section.Path}.storage: s3, or no s3 settings.");
+            }
+
+            return storage is null ? null : new MediaSettings(MediaStorage.PersistentVolumeClaim, size, storageClass, accessMode, null);
+        }
+
+        var s3 = section.Section("s3", S3Fields);
+        var region = s3.RequiredString("region", S3Region().IsMatch, "an S3 region such as \"eu-central-1\"");
+        var endpoint = s3.String("endpoint", null, IsHttpUrl, "an https:// (or http://) URL of the S3 service");
+        var bucket = s3.RequiredString("bucket", S3Bucket().IsMatch, "an S3 bucket name");
+        var publicUrl = s3.String("publicUrl", null, v => !v.Contains("://", StringComparison.Ordinal) && !string.IsNullOrWhiteSpace(v),
+            "the host (and path) media is served from, without scheme, e.g. \"media.example.org\"");
+        var accessKey = RequiredSecret(get, "s3AccessKey", "the S3 access key id", errors);
+        var accessSecret = RequiredSecret(get, "s3AccessSecret", "the S3 secret access key", errors);
+        return region is null || bucket is null || accessKey is null || accessSecret is null
+            ? null
+            : new MediaSettings(MediaStorage.S3, size, storageClass, accessMode, new S3Settings(region, endpoint, bucket, publicUrl, accessKey, accessSecret));
+    }
+
+    private static Output<string>? RequiredSecret(Func<string, string?> get, string key, string what, List<string> errors)
+    {
+        var value = get(key);
+        if (string.IsNullOrEmpty(value))
+        {
+            errors.Add($"{ConfigNamespace}:{key} is required; expected {what}, set with `pulumi config set --secret {ConfigNamespace}:{key}`.");
+            return null;
+        }
+
+        return Output.CreateSecret(value);
+    }
+
+    private static bool ReadBoolean(Func<string, string?> get, string key, bool defaultValue, List<string> errors)
+    {
+        switch (get(key))
+        {
+            case null:
+                return defaultValue;
+            case "true":
+                return true;
+            case "false":
+                return false;
+            case var other:
+                errors.Add($"{ConfigNamespace}:{key}: \"{other}\" is not allowed; expected true or false.");
+                return defaultValue;
+        }
+    }
+
+    private static bool IsHttpUrl(string value)
+        => Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
+
     private static bool IsAllowedNamespace(string value)
         => DnsLabel().IsMatch(value) && !ReservedNamespaces.Contains(value);
 
+    private const string ImageWithTagAllowed = "an image reference with a tag, e.g. \"docker.io/library/postgres:17.2-alpine\"";
+    private const string StorageClassAllowed = "the name of a StorageClass, or leave it unset for the cluster's default";
     private const string CpuAllowed = "a CPU quantity such as \"250m\" or \"2\"";
     private const string MemoryAllowed = "a memory quantity such as \"512Mi\" or \"1Gi\"";
     private const string PostgresIdentifierAllowed = "a PostgreSQL identifier: a letter or '_' followed by letters, digits or '_', at most 63 characters";
@@ -305,6 +454,21 @@ public static partial class SettingsLoader
 
     [GeneratedRegex("^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$")]
     private static partial Regex ImageRepository();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]
+    private static partial Regex DnsSubdomain();
+
+    [GeneratedRegex("^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex ImageWithTag();
+
+    [GeneratedRegex("^(@(yearly|annually|monthly|weekly|daily|hourly)|[0-9*/,-]+( [0-9A-Za-z*/,-]+){4})$")]
+    private static partial Regex CronSchedule();
+
+    [GeneratedRegex("^[a-z]{2}(-[a-z]+)+-[0-9]+$|^[a-z0-9-]{2,32}$")]
+    private static partial Regex S3Region();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    private static partial Regex S3Bucket();
 
     [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
     private static partial Regex ImageTag();

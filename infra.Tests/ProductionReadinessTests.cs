@@ -1,0 +1,364 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using PieFed.Infra.Configuration;
+using PieFed.Infra.Tests.Support;
+using Pulumi;
+using Pulumi.Testing;
+using static PieFed.Infra.Tests.Support.StackRun;
+
+namespace PieFed.Infra.Tests;
+
+/// <summary>Serving, scheduled tasks, storage, security and data protection (the production-grade issue).</summary>
+public sealed class ProductionReadinessTests
+{
+    public static TheoryData<string> Stacks => ["dev", "prod"];
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task EveryPod_MeetsTheRestrictedPodSecurityStandardWithRequestsAndLimits(string stack)
+    {
+        var run = await ProgramAsync(StackInventoryTests.Config(stack));
+
+        var pods = Pods(run).ToList();
+        Assert.NotEmpty(pods);
+        foreach (var (owner, spec) in pods)
+        {
+            var pod = spec.At("securityContext")!;
+            Assert.True(pod.At("runAsNonRoot")!.GetValue<bool>(), owner);
+            Assert.NotEqual(0, pod.At("runAsUser")!.GetValue<double>());
+            Assert.Equal(pod.At("runAsUser")!.GetValue<double>(), pod.At("fsGroup")!.GetValue<double>());
+            Assert.Equal("RuntimeDefault", pod.Str("seccompProfile.type"));
+            Assert.Null(spec.At("hostNetwork"));
+            Assert.DoesNotContain(spec.Objects("volumes"), v => v.At("hostPath") is not null);
+            foreach (var container in MigrationGateWiringTests.Containers(spec))
+            {
+                var name = $"{owner}/{container.Str("name")}";
+                Assert.False(container.At("securityContext.allowPrivilegeEscalation")!.GetValue<bool>(), name);
+                Assert.Equal(["ALL"], container.Array("securityContext.capabilities.drop").Select(c => c!.GetValue<string>()));
+                Assert.Null(container.At("securityContext.privileged"));
+                Assert.Null(container.At("securityContext.capabilities.add"));
+                foreach (var kind in new[] { "requests", "limits" })
+                {
+                    Assert.NotNull(container.Str($"resources.{kind}.cpu"));
+                    Assert.NotNull(container.Str($"resources.{kind}.memory"));
+                }
+            }
+        }
+
+        var piefedPods = pods.Where(p => p.Spec.Objects("containers").Any(c => c.Str("image")!.Contains("pyfedi", StringComparison.Ordinal)));
+        Assert.All(piefedPods, p => Assert.Equal(1000, p.Spec.At("securityContext.runAsUser")!.GetValue<double>()));
+        var ns = run.Single(NamespaceType).Inputs;
+        Assert.Equal("restricted", ns.Str("metadata.labels['pod-security.kubernetes.io/enforce']"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task InitContainers_AreSmallerThanTheContainersTheyGate(string stack)
+    {
+        var run = await ProgramAsync(StackInventoryTests.Config(stack));
+
+        foreach (var (_, spec) in Pods(run).Where(p => p.Spec.Objects("initContainers").Any()))
+        {
+            var init = Assert.Single(spec.Objects("initContainers"));
+            Assert.Equal("32Mi", init.Str("resources.requests.memory"));
+            Assert.Equal("128Mi", init.Str("resources.limits.memory"));
+        }
+    }
+
+    [Fact]
+    public async Task Web_IsServedOnPort5000AndProbedOnHealthOnly()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var service = run.OfType(ServiceType).Single(s => s.Name == "piefed-web").Inputs;
+        Assert.Equal(5000, service.At("spec.ports[0].port")!.GetValue<double>());
+        Assert.Equal("http", service.Str("spec.ports[0].targetPort"));
+        Assert.Equal("web", service.Str("spec.selector['app.kubernetes.io/component']"));
+
+        var web = run.Deployment("web").Inputs.At("spec.template.spec.containers[0]")!;
+        Assert.Equal(5000, web.At("ports[0].containerPort")!.GetValue<double>());
+        foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
+        {
+            Assert.Equal("/health", web.Str($"{probe}.httpGet.path"));
+            Assert.Equal("http", web.Str($"{probe}.httpGet.port"));
+        }
+
+        Assert.DoesNotContain("/health2", run.Deployment("web").Inputs.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Web_GunicornWorkersComeFromConfig()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("web", "gunicornWorkers", 7));
+
+        var command = run.Deployment("web").Inputs.Array("spec.template.spec.containers[0].command").Select(c => c!.GetValue<string>()).ToList();
+        Assert.Equal("7", command[command.IndexOf("--workers") + 1]);
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    [InlineData(5, true)]
+    public async Task Web_HasADisruptionBudgetOnlyWithMoreThanOneReplica(int replicas, bool expected)
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("web", "replicas", replicas));
+
+        var budgets = run.OfType(PodDisruptionBudgetType).ToList();
+        Assert.Equal(expected, budgets.Count == 1);
+        if (expected)
+        {
+            Assert.Equal(1, budgets[0].Inputs.At("spec.maxUnavailable")!.GetValue<double>());
+            Assert.Equal("web", budgets[0].Inputs.Str("spec.selector.matchLabels['app.kubernetes.io/component']"));
+        }
+    }
+
+    [Theory]
+    [InlineData("web")]
+    [InlineData("worker")]
+    public async Task Deployments_RollWithoutDroppingBelowTheirReplicas(string component)
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var strategy = run.Deployment(component).Inputs.At("spec.strategy")!;
+        Assert.Equal("RollingUpdate", strategy.Str("type"));
+        Assert.Equal(0, strategy.At("rollingUpdate.maxUnavailable")!.GetValue<double>());
+        Assert.Equal(1, strategy.At("rollingUpdate.maxSurge")!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task Ingress_OnInProd_RoutesTheServerNameWithTlsClassAndAnnotations()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var ingress = run.Single(IngressType).Inputs;
+        Assert.Equal("piefed.example.org", ingress.Str("spec.rules[0].host"));
+        Assert.Equal("piefed-web", ingress.Str("spec.rules[0].http.paths[0].backend.service.name"));
+        Assert.Equal("http", ingress.Str("spec.rules[0].http.paths[0].backend.service.port.name"));
+        Assert.Equal("nginx", ingress.Str("spec.ingressClassName"));
+        Assert.Equal("piefed-tls", ingress.Str("spec.tls[0].secretName"));
+        Assert.Equal("piefed.example.org", ingress.Str("spec.tls[0].hosts[0]"));
+        Assert.Equal("letsencrypt", ingress.Str("metadata.annotations['cert-manager.io/cluster-issuer']"));
+    }
+
+    [Fact]
+    public async Task Ingress_Disabled_RegistersNoIngressButKeepsTheService()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("ingress", "enabled", false));
+
+        Assert.Empty(run.OfType(IngressType));
+        Assert.Single(run.OfType(ServiceType));
+    }
+
+    [Fact]
+    public async Task Worker_LivenessIsRareAndShutdownIsGraceful()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("worker", "terminationGracePeriodSeconds", 600));
+
+        var pod = run.Deployment("worker").Inputs.At("spec.template.spec")!;
+        Assert.Equal(600, pod.At("terminationGracePeriodSeconds")!.GetValue<double>());
+        var liveness = pod.At("containers[0].livenessProbe")!;
+        Assert.Contains("inspect ping", string.Join(' ', liveness.Array("exec.command").Select(c => c!.GetValue<string>())), StringComparison.Ordinal);
+        Assert.True(liveness.At("periodSeconds")!.GetValue<double>() >= 120);
+        Assert.True(liveness.At("timeoutSeconds")!.GetValue<double>() >= 30);
+    }
+
+    [Fact]
+    public async Task ScheduledTasks_RunUpstreamsCommandsGatedAndNeverOverlapping()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var jobName = await ValueAsync<string>(run.Outputs["migrationJobName"]);
+        var cronJobs = run.OfType(CronJobType).ToDictionary(c => c.Inputs.Str("metadata.name")!, c => c.Inputs);
+        Assert.Equal("5 2 * * *", cronJobs["piefed-daily-maintenance"].Str("spec.schedule"));
+        Assert.Equal("* * * * *", cronJobs["piefed-send-queue"].Str("spec.schedule"));
+        Assert.Equal("5 4 * * 1", cronJobs["piefed-remove-orphan-files"].Str("spec.schedule"));
+        Assert.Equal(["flask", "send_missed_notifs"], cronJobs["piefed-send-missed-notifs"].Array("spec.jobTemplate.spec.template.spec.containers[0].command").Select(c => c!.GetValue<string>()));
+        foreach (var cronJob in cronJobs.Values)
+        {
+            Assert.Equal("Forbid", cronJob.Str("spec.concurrencyPolicy"));
+            var pod = cronJob.At("spec.jobTemplate.spec.template.spec")!;
+            var init = Assert.Single(pod.Objects("initContainers"));
+            Assert.Equal("wait-for-migrations", init.Str("name"));
+            Assert.Equal(jobName, init.Objects("env").Single(e => e.Str("name") == "JOB_NAME").Str("value"));
+        }
+
+        Assert.DoesNotContain("CRON", StackInventoryTests.Environment(run).Keys);
+    }
+
+    [Fact]
+    public async Task ScheduledTasks_AreConfigurableAndCanBeDisabled()
+    {
+        var run = await ProgramAsync(StackConfig.Prod
+            .WithField("cron", "sendQueue", "*/2 * * * *")
+            .WithField("cron", "dailyMaintenance", "disabled"));
+
+        var cronJobs = run.OfType(CronJobType).ToDictionary(c => c.Inputs.Str("metadata.name")!, c => c.Inputs);
+        Assert.Equal("*/2 * * * *", cronJobs["piefed-send-queue"].Str("spec.schedule"));
+        Assert.DoesNotContain("piefed-daily-maintenance", cronJobs.Keys);
+        Assert.Equal(5, cronJobs.Count);
+    }
+
+    [Fact]
+    public async Task Media_OnAClaim_IsSharedByWebWorkerAndTasksButNotTheMigration()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var claim = run.Single(PersistentVolumeClaimType).Inputs;
+        Assert.Equal("piefed-media", claim.Str("metadata.name"));
+        Assert.Equal("true", claim.Str("metadata.annotations['pulumi.com/skipAwait']"));
+        foreach (var (owner, spec) in Pods(run).Where(p => p.Owner != "piefed-db-init"))
+        {
+            Assert.Equal("piefed-media", spec.Objects("volumes").Single(v => v.Str("name") == "media").Str("persistentVolumeClaim.claimName"));
+            Assert.Contains(spec.Objects("containers[0].volumeMounts"), m => m.Str("name") == "media" && m.Str("mountPath") == "/app/app/static/media");
+        }
+
+        var job = run.Single(JobType).Inputs.At("spec.template.spec")!;
+        Assert.DoesNotContain(job.Objects("volumes"), v => v.Str("name") == "media");
+    }
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task PieFedPods_GetScratchLogsAndMemoryBackedShm(string stack)
+    {
+        var run = await ProgramAsync(StackInventoryTests.Config(stack));
+
+        foreach (var (owner, spec) in Pods(run).Where(p => p.Spec.Objects("containers").Any(c => c.Str("image")!.Contains("pyfedi", StringComparison.Ordinal))))
+        {
+            var volumes = spec.Objects("volumes").ToDictionary(v => v.Str("name")!);
+            Assert.Equal("Memory", volumes["dshm"].Str("emptyDir.medium"));
+            Assert.NotNull(volumes["tmp"].At("emptyDir"));
+            Assert.NotNull(volumes["logs"].At("emptyDir"));
+            var mounts = spec.Objects("containers[0].volumeMounts").ToDictionary(m => m.Str("name")!, m => m.Str("mountPath"));
+            Assert.Equal("/dev/shm", mounts["dshm"]);
+            Assert.Equal("/app/app/static/tmp", mounts["tmp"]);
+            Assert.Equal("/app/logs", mounts["logs"]);
+        }
+    }
+
+    [Fact]
+    public async Task Media_InS3_NeedsNoClaimAndPassesItsSettingsAsEnvironmentAndSecrets()
+    {
+        var run = await ProgramAsync(StackConfig.Prod
+            .WithField("media", "storage", "s3")
+            .WithField("media", "s3.region", "eu-central-1")
+            .WithField("media", "s3.bucket", "piefed-media")
+            .WithField("media", "s3.endpoint", "https://s3.eu-central-1.example.com")
+            .WithField("media", "s3.publicUrl", "media.example.org")
+            .With("s3AccessKey", "AKIAEXAMPLE")
+            .With("s3AccessSecret", "s3-secret"));
+
+        Assert.Empty(run.OfType(PersistentVolumeClaimType));
+        var environment = StackInventoryTests.Environment(run);
+        Assert.Equal("eu-central-1", environment["S3_REGION"]);
+        Assert.Equal("piefed-media", environment["S3_BUCKET"]);
+        Assert.Equal("https://s3.eu-central-1.example.com", environment["S3_ENDPOINT"]);
+        Assert.Equal("media.example.org", environment["S3_PUBLIC_URL"]);
+        Assert.DoesNotContain("S3_ACCESS_SECRET", environment.Keys);
+        var secrets = StackInventoryTests.Secrets(run);
+        Assert.Equal("AKIAEXAMPLE", secrets["S3_ACCESS_KEY"]);
+        Assert.Equal("s3-secret", secrets["S3_ACCESS_SECRET"]);
+        var web = run.Deployment("web").Inputs.At("spec.template.spec")!;
+        Assert.NotNull(web.Objects("volumes").Single(v => v.Str("name") == "media").At("emptyDir"));
+    }
+
+    [Fact]
+    public async Task Prod_RegistersNoBundledServers()
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        Assert.Empty(run.OfType(StatefulSetType));
+        Assert.Empty(run.OfType("piefed:data:BundledServer"));
+        Assert.Single(run.OfType(RecordingMocks.RandomPasswordType));
+    }
+
+    [Fact]
+    public async Task Dev_BundlesPostgresAndRedisWithGeneratedPasswordsAndRetainedData()
+    {
+        var run = await ProgramAsync(StackConfig.Dev);
+
+        var statefulSets = run.OfType(StatefulSetType).ToDictionary(s => s.Name, s => s.Inputs);
+        Assert.Equal(["piefed-postgres", "piefed-redis"], statefulSets.Keys.Order());
+        foreach (var statefulSet in statefulSets.Values)
+        {
+            Assert.Equal("Retain", statefulSet.Str("spec.persistentVolumeClaimRetentionPolicy.whenDeleted"));
+            Assert.Equal("2Gi", statefulSet.Str("spec.volumeClaimTemplates[0].spec.resources.requests.storage"));
+            Assert.NotNull(statefulSet.At("spec.template.spec.containers[0].readinessProbe.exec"));
+        }
+
+        var postgresEnv = statefulSets["piefed-postgres"].Objects("spec.template.spec.containers[0].env").ToDictionary(e => e.Str("name")!);
+        Assert.StartsWith("piefed-postgres-credentials-", postgresEnv["POSTGRES_PASSWORD"].Str("valueFrom.secretKeyRef.name"), StringComparison.Ordinal);
+        Assert.Equal("piefed", postgresEnv["POSTGRES_DB"].Str("value"));
+    }
+
+    [Fact]
+    public async Task Protection_ProdProtectsNamespaceAndMediaOnly()
+    {
+        var protectedResources = await ProtectedAsync(StackConfig.Prod);
+
+        Assert.Equal(
+            ["piefed-media (kubernetes:core/v1:PersistentVolumeClaim)", "piefed-media (piefed:data:MediaVolume)",
+             "piefed-namespace (kubernetes:core/v1:Namespace)", "piefed-namespace (piefed:core:AppNamespace)"],
+            protectedResources);
+    }
+
+    [Fact]
+    public async Task Protection_DevProtectsNothingByDefault()
+    {
+        Assert.Empty(await ProtectedAsync(StackConfig.Dev));
+    }
+
+    [Fact]
+    public async Task Protection_DevWithProtectData_AlsoProtectsTheBundledDatabaseButNotRedis()
+    {
+        var protectedResources = await ProtectedAsync(StackConfig.Dev.With("protectData", "true"));
+
+        Assert.Contains("piefed-postgres (kubernetes:apps/v1:StatefulSet)", protectedResources);
+        Assert.Contains("piefed-postgres-password (random:index/randomPassword:RandomPassword)", protectedResources);
+        Assert.Contains("piefed-namespace (kubernetes:core/v1:Namespace)", protectedResources);
+        Assert.DoesNotContain(protectedResources, r => r.StartsWith("piefed-redis", StringComparison.Ordinal));
+        Assert.DoesNotContain(protectedResources, r => r.StartsWith("piefed-web", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Protection_ProdWithProtectDataOff_ProtectsNothing()
+    {
+        Assert.Empty(await ProtectedAsync(StackConfig.Prod.With("protectData", "false")));
+    }
+
+    internal static IEnumerable<(string Owner, JsonNode Spec)> Pods(StackRun run)
+        => MigrationGateWiringTests.PodSpecs(run)
+            .Concat(run.OfType(StatefulSetType).Select(s => (s.Name, s.Inputs.At("spec.template.spec")!)))
+            .Concat(run.OfType(CronJobType).Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)));
+
+    /// <summary>
+    /// The mocks see no options, so each resource's own options are read by a transformation, and
+    /// its protection resolved the way Pulumi resolves it: its own, or else its parent's.
+    /// </summary>
+    private static async Task<List<string>> ProtectedAsync(StackConfig config)
+    {
+        var declared = new ConcurrentDictionary<Resource, (bool? Protect, Resource? Parent)>();
+        using var _ = PulumiConfigEnvironment.Set(config);
+        await Pulumi.Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
+        {
+            var options = new ComponentResourceOptions
+            {
+                ResourceTransformations =
+                {
+                    args =>
+                    {
+                        declared[args.Resource] = (args.Options.Protect, args.Options.Parent);
+                        return null;
+                    },
+                },
+            };
+            new PieFedInstance(PieFedProgram.InstanceName, new PieFedInstanceArgs { Settings = SettingsLoader.Load() }, options);
+        });
+
+        bool IsProtected(Resource resource)
+            => declared.TryGetValue(resource, out var own) && (own.Protect ?? (own.Parent is not null && IsProtected(own.Parent)));
+
+        return [.. declared.Keys.Where(IsProtected)
+            .Select(r => $"{r.GetResourceName()} ({r.GetResourceType()})")
+            .Order(StringComparer.Ordinal)];
+    }
+}

@@ -1,0 +1,79 @@
+using PieFed.Infra.Configuration;
+using Pulumi;
+using Pulumi.Kubernetes.Types.Inputs.Batch.V1;
+using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
+using BatchV1 = Pulumi.Kubernetes.Batch.V1;
+
+namespace PieFed.Infra.Components;
+
+public sealed class ScheduledTasksArgs : ResourceArgs
+{
+    public required Input<string> Namespace { get; init; }
+
+    public required IReadOnlyList<ScheduledTask> Tasks { get; init; }
+
+    public required AppRuntime Runtime { get; init; }
+
+    public required MigrationGate Gate { get; init; }
+
+    public required ResourceSettings Resources { get; init; }
+}
+
+/// <summary>
+/// PieFed's periodic commands as CronJobs, replacing <c>CRON=true</c> (which runs them once per
+/// replica). Every run is gated on the release's migration like any other pod, and a run never
+/// overlaps the previous one.
+/// </summary>
+public sealed class ScheduledTasks : ComponentResource
+{
+    public const string Component = "scheduled-task";
+
+    /// <summary>A wedged run gives way to the next schedule instead of blocking it for ever.</summary>
+    private const int RunDeadlineSeconds = 3000;
+
+    public ScheduledTasks(string name, ScheduledTasksArgs args, ComponentResourceOptions? options = null)
+        : base("piefed:app:ScheduledTasks", name, options)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var labels = Labels.For(Component);
+        var names = new List<Output<string>>();
+
+        foreach (var task in args.Tasks)
+        {
+            var spec = args.Gate.Spec(args.Runtime, args.Runtime.Container(task.Name, task.Command, args.Resources));
+            spec.RestartPolicy = "Never";
+            var cronJob = new BatchV1.CronJob($"{name}-{task.Name}", new CronJobArgs
+            {
+                Metadata = new ObjectMetaArgs { Name = $"piefed-{task.Name}", Namespace = args.Namespace, Labels = labels },
+                Spec = new CronJobSpecArgs
+                {
+                    Schedule = task.Schedule,
+                    ConcurrencyPolicy = "Forbid",
+                    StartingDeadlineSeconds = 300,
+                    SuccessfulJobsHistoryLimit = 1,
+                    FailedJobsHistoryLimit = 3,
+                    JobTemplate = new JobTemplateSpecArgs
+                    {
+                        Spec = new JobSpecArgs
+                        {
+                            // The next schedule is the retry.
+                            BackoffLimit = 0,
+                            ActiveDeadlineSeconds = RunDeadlineSeconds,
+                            Template = new Pulumi.Kubernetes.Types.Inputs.Core.V1.PodTemplateSpecArgs
+                            {
+                                Metadata = new ObjectMetaArgs { Labels = labels },
+                                Spec = spec,
+                            },
+                        },
+                    },
+                },
+            }, new CustomResourceOptions { Parent = this });
+            names.Add(cronJob.Metadata.Apply(m => m.Name));
+        }
+
+        CronJobNames = Output.All(names);
+        RegisterOutputs(new Dictionary<string, object?> { ["cronJobNames"] = CronJobNames });
+    }
+
+    public Output<System.Collections.Immutable.ImmutableArray<string>> CronJobNames { get; }
+}
