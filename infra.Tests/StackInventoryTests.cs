@@ -8,6 +8,7 @@ public sealed class StackInventoryTests
 {
     private static readonly (string Type, string Name)[] CommonInventory =
     [
+        ("pulumi:providers:kubernetes", "piefed-kubernetes"),
         ("piefed:index:PieFedInstance", "piefed"),
         ("piefed:core:AppNamespace", "piefed-namespace"),
         (NamespaceType, "piefed-namespace"),

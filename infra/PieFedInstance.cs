@@ -30,18 +30,20 @@ public sealed class PieFedInstance : ComponentResource
 
         var ns = new AppNamespace($"{name}-namespace", new AppNamespaceArgs { Name = settings.Namespace }, ProtectedAfter(settings.ProtectData));
 
-        var rbac = new MigrationRbac($"{name}-migration-rbac", new MigrationRbacArgs { Namespace = ns.Name }, After(ns));
+        var rbac = new MigrationRbac($"{name}-migration-rbac", new MigrationRbacArgs
+        {
+            Namespace = ns.Name,
+            AccountName = settings.Adoption.LegacyNames ? MigrationRbac.LegacyAccountName : MigrationRbac.DefaultAccountName,
+        }, After(ns));
         var media = settings.Media.Storage == MediaStorage.PersistentVolumeClaim
             ? new MediaVolume($"{name}-media", new MediaVolumeArgs { Namespace = ns.Name, Media = settings.Media }, ProtectedAfter(settings.ProtectData, ns))
             : null;
-        var (urls, servers) = DataServices(name, ns, settings);
+        var (connections, servers) = DataServices(name, ns, settings);
         var configuration = new AppConfiguration($"{name}-config", new AppConfigurationArgs
         {
             Namespace = ns.Name,
             Settings = settings,
-            DatabaseUrl = urls.Database,
-            CacheRedisUrl = urls.Cache,
-            CeleryBrokerUrl = urls.Broker,
+            Connections = connections,
         }, After(ns));
         var runtime = new AppRuntime(
             settings.Image,
@@ -170,13 +172,15 @@ public sealed class PieFedInstance : ComponentResource
         return container;
     }
 
-    private ((Output<string> Database, Output<string> Cache, Output<string> Broker) Urls, Resource[] Servers) DataServices(
-        string name, AppNamespace ns, PieFedSettings settings)
+    private (ConnectionSecrets? Connections, Resource[] Servers) DataServices(string name, AppNamespace ns, PieFedSettings settings)
     {
         switch (settings.DataServices)
         {
+            case DataServicesInExistingSecret:
+                return (null, []);
             case ExternalDataServices external:
-                return ((ConnectionUrls.Database(external.Database),
+                return (new ConnectionSecrets(
+                        ConnectionUrls.Database(external.Database),
                         ConnectionUrls.Redis(external.Redis, external.Redis.CacheDb),
                         ConnectionUrls.Redis(external.Redis, external.Redis.BrokerDb)),
                     []);
@@ -217,9 +221,7 @@ public sealed class PieFedInstance : ComponentResource
                 }, After(ns));
                 var database = Output.Tuple(postgres.Host, postgres.Password).Apply(p =>
                     ConnectionUrls.Database(new DatabaseSettings(p.Item1, 5432, "piefed", "piefed", Output.CreateSecret(p.Item2), null)));
-                return ((database,
-                        RedisUrl(redis, BundledCacheDb),
-                        RedisUrl(redis, BundledBrokerDb)),
+                return (new ConnectionSecrets(database, RedisUrl(redis, BundledCacheDb), RedisUrl(redis, BundledBrokerDb)),
                     [postgres, redis]);
             default:
                 throw new InvalidOperationException($"Unknown data services {settings.DataServices.GetType().Name}.");

@@ -37,7 +37,7 @@ internal sealed class RecordingMocks
                 }
 
                 var inputs = Json.From(args.Inputs);
-                _registrations.Enqueue(new Registration(args.Type!, args.Name!, inputs));
+                _registrations.Enqueue(new Registration(args.Type!, args.Name!, inputs, args.Provider));
                 return (args.Id ?? $"{args.Name}_id", State(args));
             });
         Mock.Setup(m => m.CallAsync(It.IsAny<MockCallArgs>()))
@@ -78,4 +78,5 @@ internal sealed class RecordingMocks
     }
 }
 
-internal sealed record Registration(string Type, string Name, JsonObject Inputs);
+/// <param name="Provider">The provider reference (URN::id) the resource was registered with, if explicit.</param>
+internal sealed record Registration(string Type, string Name, JsonObject Inputs, string? Provider);

@@ -14,12 +14,11 @@ public sealed class AppConfigurationArgs : ResourceArgs
 
     public required PieFedSettings Settings { get; init; }
 
-    public required Output<string> DatabaseUrl { get; init; }
-
-    public required Output<string> CacheRedisUrl { get; init; }
-
-    public required Output<string> CeleryBrokerUrl { get; init; }
+    /// <summary>The connection URLs to keep in the app's Secret; null when <see cref="PieFedSettings.ExistingSecret"/> holds them.</summary>
+    public required ConnectionSecrets? Connections { get; init; }
 }
+
+public sealed record ConnectionSecrets(Output<string> DatabaseUrl, Output<string> CacheRedisUrl, Output<string> CeleryBrokerUrl);
 
 /// <summary>
 /// PieFed's environment (a ConfigMap), its secrets (a Secret) and the migration-gate scripts. All
@@ -42,31 +41,9 @@ public sealed class AppConfiguration : ComponentResource
             Data = Environment(settings),
         }, childOptions);
 
-        var secretKey = settings.SecretKey ?? new RandomPassword($"{name}-secret-key", new RandomPasswordArgs
-        {
-            Length = 64,
-            Special = false,
-        }, new CustomResourceOptions { Parent = this }).Result;
-
-        var secretData = new InputMap<string>
-        {
-            ["SECRET_KEY"] = secretKey,
-            ["DATABASE_URL"] = args.DatabaseUrl,
-            ["CACHE_REDIS_URL"] = args.CacheRedisUrl,
-            ["CELERY_BROKER_URL"] = args.CeleryBrokerUrl,
-        };
-        if (settings.Media.S3 is { } s3)
-        {
-            secretData.Add("S3_ACCESS_KEY", s3.AccessKey);
-            secretData.Add("S3_ACCESS_SECRET", s3.AccessSecret);
-        }
-
-        var secrets = new CoreV1.Secret($"{name}-secrets", new SecretArgs
-        {
-            Metadata = new ObjectMetaArgs { Namespace = args.Namespace, Labels = labels },
-            Type = "Opaque",
-            StringData = secretData,
-        }, childOptions);
+        SecretName = settings.ExistingSecret is { } existing
+            ? Output.Create(existing)
+            : AppSecret(name, args.Namespace, settings, args.Connections ?? throw new ArgumentException("Connections are required without an existing Secret.", nameof(args)), labels).Metadata.Apply(m => m.Name);
 
         var scripts = new CoreV1.ConfigMap($"{name}-scripts", new ConfigMapArgs
         {
@@ -79,7 +56,6 @@ public sealed class AppConfiguration : ComponentResource
         }, childOptions);
 
         EnvironmentConfigMapName = environment.Metadata.Apply(m => m.Name);
-        SecretName = secrets.Metadata.Apply(m => m.Name);
         ScriptsConfigMapName = scripts.Metadata.Apply(m => m.Name);
         RegisterOutputs(new Dictionary<string, object?>
         {
@@ -94,6 +70,36 @@ public sealed class AppConfiguration : ComponentResource
     public Output<string> SecretName { get; }
 
     public Output<string> ScriptsConfigMapName { get; }
+
+    /// <summary>The app's secrets, generated or from config, for stacks that do not bring their own Secret.</summary>
+    private CoreV1.Secret AppSecret(string name, Input<string> ns, PieFedSettings settings, ConnectionSecrets connections, InputMap<string> labels)
+    {
+        var secretKey = settings.SecretKey ?? new RandomPassword($"{name}-secret-key", new RandomPasswordArgs
+        {
+            Length = 64,
+            Special = false,
+        }, new CustomResourceOptions { Parent = this }).Result;
+
+        var data = new InputMap<string>
+        {
+            ["SECRET_KEY"] = secretKey,
+            ["DATABASE_URL"] = connections.DatabaseUrl,
+            ["CACHE_REDIS_URL"] = connections.CacheRedisUrl,
+            ["CELERY_BROKER_URL"] = connections.CeleryBrokerUrl,
+        };
+        if (settings.Media.S3 is { AccessKey: { } accessKey, AccessSecret: { } accessSecret })
+        {
+            data.Add("S3_ACCESS_KEY", accessKey);
+            data.Add("S3_ACCESS_SECRET", accessSecret);
+        }
+
+        return new CoreV1.Secret($"{name}-secrets", new SecretArgs
+        {
+            Metadata = new ObjectMetaArgs { Namespace = ns, Labels = labels },
+            Type = "Opaque",
+            StringData = data,
+        }, new CustomResourceOptions { Parent = this });
+    }
 
     private static InputMap<string> Environment(PieFedSettings settings)
     {

@@ -10,6 +10,9 @@ namespace PieFed.Infra.Components;
 public sealed class MigrationRbacArgs : ResourceArgs
 {
     public required Input<string> Namespace { get; init; }
+
+    /// <summary>The name of the ServiceAccount, Role and RoleBinding alike.</summary>
+    public string AccountName { get; init; } = MigrationRbac.DefaultAccountName;
 }
 
 /// <summary>
@@ -19,7 +22,10 @@ public sealed class MigrationRbacArgs : ResourceArgs
 /// </summary>
 public sealed class MigrationRbac : ComponentResource
 {
-    public const string AccountName = "piefed-migration-waiter";
+    public const string DefaultAccountName = "piefed-migration-waiter";
+
+    /// <summary>What the old YAML setup called the same three objects.</summary>
+    public const string LegacyAccountName = "piefed-init-checker";
 
     public MigrationRbac(string name, MigrationRbacArgs args, ComponentResourceOptions? options = null)
         : base("piefed:migration:MigrationRbac", name, options)
@@ -30,14 +36,14 @@ public sealed class MigrationRbac : ComponentResource
 
         var account = new CoreV1.ServiceAccount($"{name}-account", new ServiceAccountArgs
         {
-            Metadata = new ObjectMetaArgs { Name = AccountName, Namespace = args.Namespace, Labels = labels },
+            Metadata = new ObjectMetaArgs { Name = args.AccountName, Namespace = args.Namespace, Labels = labels },
             // The token is projected into the init container alone; nothing else in the pod gets one.
             AutomountServiceAccountToken = false,
         }, childOptions);
 
         var role = new RbacV1.Role($"{name}-role", new RoleArgs
         {
-            Metadata = new ObjectMetaArgs { Name = AccountName, Namespace = args.Namespace, Labels = labels },
+            Metadata = new ObjectMetaArgs { Name = args.AccountName, Namespace = args.Namespace, Labels = labels },
             // Exactly what the waiter uses: watch Jobs; on failure, find their pods and read their logs.
             Rules =
             {
@@ -49,7 +55,7 @@ public sealed class MigrationRbac : ComponentResource
 
         Binding = new RbacV1.RoleBinding($"{name}-binding", new RoleBindingArgs
         {
-            Metadata = new ObjectMetaArgs { Name = AccountName, Namespace = args.Namespace, Labels = labels },
+            Metadata = new ObjectMetaArgs { Name = args.AccountName, Namespace = args.Namespace, Labels = labels },
             RoleRef = new RoleRefArgs
             {
                 ApiGroup = "rbac.authorization.k8s.io",

@@ -24,7 +24,10 @@ public sealed record PieFedSettings(
     IngressSettings? Ingress,
     ImmutableArray<ScheduledTask> ScheduledTasks,
     MediaSettings Media,
-    bool ProtectData);
+    bool ProtectData,
+    RenderSettings? Render,
+    string? ExistingSecret,
+    AdoptionSettings Adoption);
 
 public sealed record ImageSettings(string Repository, string Tag, string? Digest, string PullPolicy)
 {
@@ -40,8 +43,13 @@ public sealed record WorkerSettings(int Replicas, ResourceSettings Resources, in
 
 public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit);
 
-/// <summary>Where PieFed's PostgreSQL and Redis are: servers the operator runs, or ones this stack bundles.</summary>
+/// <summary>
+/// Where PieFed's PostgreSQL and Redis are: servers the operator runs, ones this stack bundles,
+/// or connection URLs kept in a Secret the operator manages.
+/// </summary>
 public abstract record DataServices;
+
+public sealed record DataServicesInExistingSecret : DataServices;
 
 public sealed record ExternalDataServices(DatabaseSettings Database, RedisSettings Redis) : DataServices;
 
@@ -64,4 +72,13 @@ public enum MediaStorage
 
 public sealed record MediaSettings(MediaStorage Storage, string Size, string? StorageClass, string AccessMode, S3Settings? S3);
 
-public sealed record S3Settings(string Region, string? Endpoint, string Bucket, string? PublicUrl, Output<string> AccessKey, Output<string> AccessSecret);
+/// <param name="AccessKey">Null when the keys are in the operator's existing Secret.</param>
+public sealed record S3Settings(string Region, string? Endpoint, string Bucket, string? PublicUrl, Output<string>? AccessKey, Output<string>? AccessSecret);
+
+/// <summary>Write plain YAML for GitOps instead of talking to a cluster.</summary>
+public sealed record RenderSettings(string Directory, bool AllowPlaintextSecrets);
+
+/// <summary>Taking over an instance deployed with the old YAML setup.</summary>
+/// <param name="LegacyNames">Use the old setup's object names where they differ (the RBAC's <c>piefed-init-checker</c>).</param>
+/// <param name="UpsertExistingObjects">Let the Kubernetes provider take over objects that already exist instead of failing.</param>
+public sealed record AdoptionSettings(bool LegacyNames, bool UpsertExistingObjects);

@@ -33,6 +33,8 @@ public static partial class SettingsLoader
     private static readonly string[] IngressFields = ["enabled", "className", "tlsSecretName", "annotations"];
     private static readonly string[] MediaFields = ["storage", "size", "storageClass", "accessMode", "s3"];
     private static readonly string[] S3Fields = ["region", "endpoint", "bucket", "publicUrl"];
+    private static readonly string[] RenderFields = ["directory", "allowPlaintextSecrets"];
+    private static readonly string[] AdoptionFields = ["legacyNames", "upsertExistingObjects"];
     private static readonly string[] ExternalDataServiceKeys = ["database", "redis", "databasePassword", "redisPassword"];
     private static readonly string[] AccessModes = ["ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
     private static readonly string[] MediaStorages = ["pvc", "s3"];
@@ -76,13 +78,32 @@ public static partial class SettingsLoader
         var web = ReadWeb(Section(get, "web", WebFields, errors));
         var worker = ReadWorker(Section(get, "worker", WorkerFields, errors));
         var migration = ReadMigration(Section(get, "migration", MigrationFields, errors));
-        var dataServices = ReadDataServices(get, errors);
+        var existingSecret = ReadScalar(get, "existingSecret", null, DnsSubdomain().IsMatch,
+            "the name of a Secret in the namespace holding SECRET_KEY, DATABASE_URL, CACHE_REDIS_URL and CELERY_BROKER_URL", errors);
+        var dataServices = ReadDataServices(get, existingSecret is not null, errors);
         var secretKey = ReadSecretKey(get("secretKey"), errors);
         var extraEnvironment = ReadExtraEnvironment(Section(get, "env", [], errors), errors);
         var ingress = ReadIngress(Section(get, "ingress", IngressFields, errors));
         var scheduledTasks = ReadScheduledTasks(Section(get, "cron", [.. UpstreamSchedule.Select(t => t.Key)], errors));
-        var media = ReadMedia(Section(get, "media", MediaFields, errors), get, errors);
+        var media = ReadMedia(Section(get, "media", MediaFields, errors), get, existingSecret is not null, errors);
         var protectData = ReadBoolean(get, "protectData", environment == DeploymentEnvironment.Production, errors);
+        var render = ReadRender(Section(get, "render", RenderFields, errors));
+        var adoptionSection = Section(get, "adoption", AdoptionFields, errors);
+        var adoption = new AdoptionSettings(adoptionSection.Bool("legacyNames", false), adoptionSection.Bool("upsertExistingObjects", false));
+
+        if (existingSecret is not null && get("secretKey") is not null)
+        {
+            errors.Add($"{ConfigNamespace}:secretKey is set while {ConfigNamespace}:existingSecret is; expected SECRET_KEY in the Secret \"{existingSecret}\" only.");
+        }
+
+        if (render is { AllowPlaintextSecrets: false } && (existingSecret is null || dataServices is BundledDataServices))
+        {
+            errors.Add($"{ConfigNamespace}:render.directory: rendering to \"{render.Directory}\" would write the app's secrets"
+                + (dataServices is BundledDataServices ? " and the bundled servers' generated passwords" : "")
+                + " into the YAML in plaintext; expected piefed:existingSecret naming a Secret you manage (SOPS, sealed-secrets, external-secrets)"
+                + (dataServices is BundledDataServices ? " with piefed:bundledServices.enabled false" : "")
+                + $", or {ConfigNamespace}:render.allowPlaintextSecrets: true.");
+        }
 
         if (errors.Count > 0)
         {
@@ -91,13 +112,13 @@ public static partial class SettingsLoader
 
         return new PieFedSettings(
             environment!.Value, ns!, serverName!, image!, web, worker, migration, dataServices!, secretKey, extraEnvironment,
-            ingress, scheduledTasks, media!, protectData);
+            ingress, scheduledTasks, media!, protectData, render, existingSecret, adoption);
     }
 
     private static ConfigSection Section(Func<string, string?> get, string key, IReadOnlyCollection<string> fields, List<string> errors)
         => ConfigSection.Parse($"{ConfigNamespace}:{key}", get(key), fields, errors);
 
-    private static string? ReadScalar(Func<string, string?> get, string key, string defaultValue, Func<string, bool> isAllowed, string allowed, List<string> errors)
+    private static string? ReadScalar(Func<string, string?> get, string key, string? defaultValue, Func<string, bool> isAllowed, string allowed, List<string> errors)
     {
         var value = get(key);
         if (value is null)
@@ -221,10 +242,26 @@ public static partial class SettingsLoader
             TimeSpan.FromMinutes(section.Int("timeoutMinutes", 10, 1, 120)),
             section.Int("backoffLimit", 3, 0, 20));
 
-    private static DataServices? ReadDataServices(Func<string, string?> get, List<string> errors)
+    private static DataServices? ReadDataServices(Func<string, string?> get, bool inExistingSecret, List<string> errors)
     {
         var bundled = Section(get, "bundledServices", BundledFields, errors);
-        if (!bundled.Bool("enabled", false))
+        var isBundled = bundled.Bool("enabled", false);
+        if (inExistingSecret)
+        {
+            foreach (var key in ExternalDataServiceKeys.Where(k => get(k) is not null))
+            {
+                errors.Add($"{ConfigNamespace}:{key} is set while {ConfigNamespace}:existingSecret is; expected the connection URLs in that Secret only.");
+            }
+
+            if (isBundled)
+            {
+                bundled.Error("enabled", $"is true while {ConfigNamespace}:existingSecret is set; expected false: the bundled servers' generated passwords cannot be in a Secret you made beforehand.");
+            }
+
+            return new DataServicesInExistingSecret();
+        }
+
+        if (!isBundled)
         {
             var database = ReadDatabase(Section(get, "database", DatabaseFields, errors), get("databasePassword"), errors);
             var redis = ReadRedis(Section(get, "redis", RedisFields, errors), get("redisPassword"), errors);
@@ -321,6 +358,16 @@ public static partial class SettingsLoader
         return result.ToImmutable();
     }
 
+    private static RenderSettings? ReadRender(ConfigSection section)
+    {
+        var directory = section.String("directory", null, IsRelativeDirectory, "a directory relative to the project, e.g. \"rendered\"");
+        var allowPlaintextSecrets = section.Bool("allowPlaintextSecrets", false);
+        return directory is null ? null : new RenderSettings(directory, allowPlaintextSecrets);
+    }
+
+    private static bool IsRelativeDirectory(string value)
+        => !string.IsNullOrWhiteSpace(value) && !Path.IsPathRooted(value) && !value.Split('/', '\\').Contains("..");
+
     private static IngressSettings? ReadIngress(ConfigSection section)
     {
         var enabled = section.Bool("enabled", false);
@@ -348,7 +395,7 @@ public static partial class SettingsLoader
         return tasks.ToImmutable();
     }
 
-    private static MediaSettings? ReadMedia(ConfigSection section, Func<string, string?> get, List<string> errors)
+    private static MediaSettings? ReadMedia(ConfigSection section, Func<string, string?> get, bool keysInExistingSecret, List<string> errors)
     {
         var storage = section.String("storage", "pvc", MediaStorages.Contains, OneOf(MediaStorages));
         var size = section.String("size", "10Gi", IsMemoryQuantity, "a storage quantity such as \"20Gi\"")!;
@@ -370,9 +417,10 @@ public static partial class SettingsLoader
         var bucket = s3.RequiredString("bucket", S3Bucket().IsMatch, "an S3 bucket name");
         var publicUrl = s3.String("publicUrl", null, v => !v.Contains("://", StringComparison.Ordinal) && !string.IsNullOrWhiteSpace(v),
             "the host (and path) media is served from, without scheme, e.g. \"media.example.org\"");
-        var accessKey = RequiredSecret(get, "s3AccessKey", "the S3 access key id", errors);
-        var accessSecret = RequiredSecret(get, "s3AccessSecret", "the S3 secret access key", errors);
-        return region is null || bucket is null || accessKey is null || accessSecret is null
+        // With an existing Secret, S3_ACCESS_KEY and S3_ACCESS_SECRET belong in it.
+        var accessKey = keysInExistingSecret ? null : RequiredSecret(get, "s3AccessKey", "the S3 access key id", errors);
+        var accessSecret = keysInExistingSecret ? null : RequiredSecret(get, "s3AccessSecret", "the S3 secret access key", errors);
+        return region is null || bucket is null || (!keysInExistingSecret && (accessKey is null || accessSecret is null))
             ? null
             : new MediaSettings(MediaStorage.S3, size, storageClass, accessMode, new S3Settings(region, endpoint, bucket, publicUrl, accessKey, accessSecret));
     }
