@@ -360,7 +360,7 @@ public static partial class SettingsLoader
 
     private static RenderSettings? ReadRender(ConfigSection section)
     {
-        var directory = section.String("directory", null, IsRelativeDirectory, "a directory relative to the project, e.g. \"rendered\"");
+        var directory = section.String("directory", null, IsRelativeDirectory, "a relative directory without \"..\", e.g. \"rendered\" (the provider resolves it from the program's folder, infra/)");
         var allowPlaintextSecrets = section.Bool("allowPlaintextSecrets", false);
         return directory is null ? null : new RenderSettings(directory, allowPlaintextSecrets);
     }
