@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using PieFed.Infra.Configuration;
 using PieFed.Infra.Tests.Support;
 using Pulumi;
-using Pulumi.Testing;
 using Pulumi.Utilities;
 using static PieFed.Infra.Tests.Support.StackRun;
 
@@ -125,33 +123,15 @@ public sealed class OrderingTests
         return indexes;
     }
 
-    /// <summary>
-    /// The mocks do not see dependencies (pulumi/pulumi#14421), so the options each resource was
-    /// constructed with are read by a resource transformation on the instance, which applies to
-    /// every descendant.
-    /// </summary>
     private static async Task<Dictionary<(string Type, string Name), string[]>> ExplicitDependenciesAsync(StackConfig config)
     {
         var recorded = new ConcurrentDictionary<(string Type, string Name), InputList<Resource>>();
-        using var _ = PulumiConfigEnvironment.Set(config);
-        await Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
+        await ObserveOptionsAsync(config, args =>
         {
-            var options = new ComponentResourceOptions
+            if (args.Resource is ComponentResource)
             {
-                ResourceTransformations =
-                {
-                    args =>
-                    {
-                        if (args.Resource is ComponentResource)
-                        {
-                            recorded[(args.Resource.GetResourceType(), args.Resource.GetResourceName())] = args.Options.DependsOn;
-                        }
-
-                        return null;
-                    },
-                },
-            };
-            new PieFedInstance(PieFedProgram.InstanceName, new PieFedInstanceArgs { Settings = SettingsLoader.Load() }, options);
+                recorded[(args.Resource.GetResourceType(), args.Resource.GetResourceName())] = args.Options.DependsOn;
+            }
         });
 
         var result = new Dictionary<(string Type, string Name), string[]>();

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using PieFed.Infra.Configuration;
 using PieFed.Infra.Tests.Support;
 using Pulumi;
-using Pulumi.Testing;
 using static PieFed.Infra.Tests.Support.StackRun;
 
 namespace PieFed.Infra.Tests;
@@ -330,29 +328,11 @@ public sealed class ProductionReadinessTests
             .Concat(run.OfType(StatefulSetType).Select(s => (s.Name, s.Inputs.At("spec.template.spec")!)))
             .Concat(run.OfType(CronJobType).Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)));
 
-    /// <summary>
-    /// The mocks see no options, so each resource's own options are read by a transformation, and
-    /// its protection resolved the way Pulumi resolves it: its own, or else its parent's.
-    /// </summary>
+    /// <summary>Each resource's protection, resolved the way Pulumi resolves it: its own, or else its parent's.</summary>
     private static async Task<List<string>> ProtectedAsync(StackConfig config)
     {
         var declared = new ConcurrentDictionary<Resource, (bool? Protect, Resource? Parent)>();
-        using var _ = PulumiConfigEnvironment.Set(config);
-        await Pulumi.Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
-        {
-            var options = new ComponentResourceOptions
-            {
-                ResourceTransformations =
-                {
-                    args =>
-                    {
-                        declared[args.Resource] = (args.Options.Protect, args.Options.Parent);
-                        return null;
-                    },
-                },
-            };
-            new PieFedInstance(PieFedProgram.InstanceName, new PieFedInstanceArgs { Settings = SettingsLoader.Load() }, options);
-        });
+        await ObserveOptionsAsync(config, args => declared[args.Resource] = (args.Options.Protect, args.Options.Parent));
 
         bool IsProtected(Resource resource)
             => declared.TryGetValue(resource, out var own) && (own.Protect ?? (own.Parent is not null && IsProtected(own.Parent)));

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json.Nodes;
+using PieFed.Infra.Configuration;
 using Pulumi;
 using Pulumi.Testing;
 
@@ -36,6 +37,31 @@ internal sealed record StackRun(
             new TestOptions { IsPreview = isPreview, StackName = config.StackName, ProjectName = "piefed" },
             PieFedProgram.Run);
         return new StackRun(resources, outputs, mocks.Registrations);
+    }
+
+    /// <summary>
+    /// Builds the instance with a transformation that sees each resource's own options, which
+    /// the mocks never do (pulumi/pulumi#14421); a transformation on the instance applies to
+    /// every descendant.
+    /// </summary>
+    public static async Task ObserveOptionsAsync(StackConfig config, Action<ResourceTransformationArgs> observe)
+    {
+        using var _ = PulumiConfigEnvironment.Set(config);
+        await Pulumi.Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
+        {
+            var options = new ComponentResourceOptions
+            {
+                ResourceTransformations =
+                {
+                    args =>
+                    {
+                        observe(args);
+                        return null;
+                    },
+                },
+            };
+            new PieFedInstance(PieFedProgram.InstanceName, new PieFedInstanceArgs { Settings = SettingsLoader.Load() }, options);
+        });
     }
 
     public IEnumerable<Registration> OfType(string type) => Registrations.Where(r => r.Type == type);
