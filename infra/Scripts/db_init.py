@@ -48,16 +48,15 @@ DEFAULT_RETRY_INTERVAL_SECONDS = 2.0
 DEFAULT_MIGRATE_COMMAND = "flask db upgrade"
 DEFAULT_SEED_COMMAND = "flask init-db --interactive no"
 SQLALCHEMY_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2")
-# One attempt must not eat the whole deadline when a packet filter drops connections silently.
-LONGEST_ATTEMPT_SECONDS = 10
-# The last attempt before the deadline still gets time to report a real reason (libpq rounds any
-# connect_timeout below 2 up to 2).
+# One attempt must not eat the whole deadline when connections hang (packets dropped, server stuck).
+LONGEST_ATTEMPT_SECONDS = 5
+# The last attempt, made when the deadline is (almost) reached, still gets time to report a real
+# reason; and to libpq a connect_timeout of 0 means "wait forever".
 SHORTEST_ATTEMPT_SECONDS = 2
-# Messages with which PostgreSQL or libpq reject the credentials themselves (a missing role is
-# reported as a failed password, on purpose).
+# Messages with which PostgreSQL or libpq reject the credentials (PostgreSQL reports a missing
+# role as a failed password, on purpose).
 POSTGRES_CREDENTIAL_REJECTIONS = (
     "password authentication failed",
-    "no pg_hba.conf entry",
     "no password supplied",
 )
 
@@ -131,7 +130,10 @@ class Postgres:
         try:
             parameters = psycopg2.extensions.parse_dsn(self.url)
         except psycopg2.ProgrammingError as error:
-            raise ConfigurationError(f"DATABASE_URL cannot be parsed: {one_line(error)}") from None
+            # libpq quotes the offending part, which may be a password that is not properly encoded.
+            password = rest.split("/", 1)[0].rpartition("@")[0].partition(":")[2]
+            reason = one_line(error).replace(password, "***") if password else one_line(error)
+            raise ConfigurationError(f"DATABASE_URL cannot be parsed: {reason}") from None
         self.description = (
             f"PostgreSQL {parameters.get('user', '(default user)')}@{parameters.get('host', '(default host)')}"
             f":{parameters.get('port', 5432)}/{parameters.get('dbname', '(default database)')}")
@@ -139,7 +141,7 @@ class Postgres:
     def connect(self, timeout_seconds=LONGEST_ATTEMPT_SECONDS):
         return psycopg2.connect(
             self.url,
-            connect_timeout=max(SHORTEST_ATTEMPT_SECONDS, math.ceil(timeout_seconds)),
+            connect_timeout=max(SHORTEST_ATTEMPT_SECONDS, math.ceil(min(LONGEST_ATTEMPT_SECONDS, timeout_seconds))),
             application_name="piefed-db-init")
 
     def probe(self, timeout_seconds):
@@ -177,14 +179,12 @@ def table_has_rows(cursor, table):
 class Redis:
     def __init__(self, cache_url):
         try:
-            self.client_options = redis.ConnectionPool.from_url(cache_url).connection_kwargs
+            options = redis.ConnectionPool.from_url(cache_url).connection_kwargs
         except ValueError as error:
             raise ConfigurationError(f"CACHE_REDIS_URL cannot be parsed: {one_line(error)}") from None
         self.setting = "CACHE_REDIS_URL"
         self.url = cache_url
-        self.description = (
-            f"Redis {self.client_options.get('host', 'localhost')}:{self.client_options.get('port', 6379)}"
-            f"/{self.client_options.get('db', 0)}")
+        self.description = f"Redis {options.get('host', 'localhost')}:{options.get('port', 6379)}/{options.get('db', 0)}"
 
     def probe(self, timeout_seconds):
         attempt_timeout = min(LONGEST_ATTEMPT_SECONDS, max(SHORTEST_ATTEMPT_SECONDS, timeout_seconds))
@@ -199,7 +199,7 @@ class Redis:
             # redis-py before 5 does not map WRONGPASS to AuthenticationError.
             if reason.startswith("WRONGPASS"):
                 raise CredentialsRejected(reason) from None
-            raise NotReady(reason or type(error).__name__) from None
+            raise NotReady(reason) from None
         finally:
             client.close()
 
@@ -254,6 +254,8 @@ def run_step(title, argv):
 
 def initialise(postgres, cache, timeout_seconds, retry_interval, migrate_command, seed_command):
     deadline = time.monotonic() + timeout_seconds
+    log(f"waiting up to {timeout_seconds:g} s for {postgres.description} and {cache.description}"
+        f" (an attempt every {retry_interval:g} s)")
     for dependency in (postgres, cache):
         wait_until_ready(dependency, deadline, timeout_seconds, retry_interval)
 

@@ -10,7 +10,7 @@ completes, re-reading it whenever a watch ends.
   not finished                       keep waiting, printing progress now and then
   401 / 403 / other 4xx              exit 1 with what is missing: waiting cannot grant a permission,
                                      and the kubelet restarts a failed init container with backoff
-  5xx, 429, network errors           retried until the deadline
+  5xx, 429, 410, network errors      retried (with a fresh read of the Job) until the deadline
   deadline passed                    print the Job's last known status, exit 1
 
 Environment:
@@ -37,7 +37,6 @@ import json
 import math
 import os
 import signal
-import socket
 import ssl
 import sys
 import time
@@ -47,8 +46,9 @@ DEFAULT_SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_PROGRESS_INTERVAL_SECONDS = 30.0
 DEFAULT_LOG_TAIL_LINES = 100
-# Bounds one ordinary API request; a watch gets its own timeoutSeconds plus this much.
 REQUEST_TIMEOUT_SECONDS = 10.0
+# The API server ends a watch after its timeoutSeconds; one silent for this much longer is dead.
+WATCH_SILENCE_GRACE_SECONDS = 5.0
 FIRST_RETRY_DELAY_SECONDS = 0.5
 LONGEST_RETRY_DELAY_SECONDS = 5.0
 SUCCESS_CONDITIONS = ("Complete", "SuccessCriteriaMet")
@@ -70,8 +70,8 @@ class Transient(Exception):
     """Worth retrying until the deadline."""
 
 
-class NotFound(Exception):
-    pass
+class NotFound(Fatal):
+    """Only a missing Job is worth waiting for; the caller reading it says so."""
 
 
 def log(message):
@@ -116,7 +116,7 @@ class Permission:
 
 class KubernetesApi:
     def __init__(self, host, port, credentials_dir):
-        self.host = host.strip("[]")
+        self.host = host
         self.port = port
         self.address = f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
         self.token_path = os.path.join(credentials_dir, "token")
@@ -138,6 +138,9 @@ class KubernetesApi:
         try:
             connection.request("GET", target, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
             response = connection.getresponse()
+            if 200 <= response.status < 300:
+                return connection, response
+            message = server_message(response.read())
         except ssl.SSLCertVerificationError as error:
             connection.close()
             raise Fatal(
@@ -145,48 +148,36 @@ class KubernetesApi:
                 f" {error.verify_message}") from None
         except (OSError, http.client.HTTPException) as error:
             connection.close()
-            raise Transient(f"cannot reach the Kubernetes API at {self.address}: {describe_network_error(error)}") from None
-        if 200 <= response.status < 300:
-            return connection, response
-        try:
-            message = server_message(response.read())
-        except (OSError, http.client.HTTPException):
-            message = "(no readable body)"
-        finally:
-            connection.close()
+            raise Transient(f"cannot reach the Kubernetes API at {self.address}: {one_line(error)}") from None
+        connection.close()
         if response.status == 404:
-            raise NotFound(message)
+            raise NotFound(f"the API server answered 404 Not Found to GET {path}: {message}")
         if response.status == 401:
             raise Fatal(
                 f"401 Unauthorized: the API server at {self.address} rejected the ServiceAccount token"
                 f" from {self.token_path} ({message})")
         if response.status == 403:
             raise Fatal(permission.explain_denial(message))
-        if response.status == 429 or response.status >= 500:
+        # 410 Gone: the resourceVersion to watch from has expired; a fresh read supplies a new one.
+        if response.status in (410, 429) or response.status >= 500:
             raise Transient(f"the API server answered {response.status} {response.reason} to GET {path}: {message}")
         raise Fatal(f"the API server answered {response.status} {response.reason} to GET {path}: {message}")
 
-    def get_json(self, path, query, permission):
+    def get(self, path, query, permission):
         connection, response = self.open(path, query, permission, REQUEST_TIMEOUT_SECONDS)
         try:
-            return json.loads(response.read())
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            raise Transient(f"unreadable answer to GET {path}: {describe_network_error(error)}") from None
-        finally:
-            connection.close()
-
-    def get_text(self, path, query, permission):
-        connection, response = self.open(path, query, permission, REQUEST_TIMEOUT_SECONDS)
-        try:
-            return response.read().decode("utf-8", errors="replace")
+            return response.read()
         except (OSError, http.client.HTTPException) as error:
-            raise Transient(f"unreadable answer to GET {path}: {describe_network_error(error)}") from None
+            raise Transient(f"unreadable answer to GET {path}: {one_line(error)}") from None
         finally:
             connection.close()
 
-
-def describe_network_error(error):
-    return one_line(error) or type(error).__name__
+    def get_json(self, path, query, permission):
+        body = self.get(path, query, permission)
+        try:
+            return json.loads(body)
+        except ValueError as error:
+            raise Transient(f"unreadable answer to GET {path}: {one_line(error)}") from None
 
 
 def server_message(body):
@@ -194,7 +185,7 @@ def server_message(body):
     try:
         return one_line(json.loads(text)["message"])
     except (ValueError, KeyError, TypeError):
-        return one_line(text)[:500] or "(empty body)"
+        return one_line(text)[:500]
 
 
 class JobState:
@@ -266,9 +257,9 @@ class Gate:
             job = None
         return self.report(JobState(job))
 
-    def watch_job(self, resource_version, deadline):
+    def watch_job(self, resource_version, remaining):
         """Follows the Job until it finishes or the watch ends; returns the last state seen, if any."""
-        watch_seconds = max(1, math.ceil(min(self.progress_interval, deadline - time.monotonic())))
+        watch_seconds = math.ceil(min(self.progress_interval, remaining))
         query = {"fieldSelector": f"metadata.name={self.job_name}", "watch": "true", "timeoutSeconds": watch_seconds}
         # Without a resourceVersion the API server first replays the Job as it is now, so a Job
         # created between the 404 and this watch is not missed.
@@ -276,7 +267,7 @@ class Gate:
             query["resourceVersion"] = resource_version
         connection, response = self.api.open(
             self.jobs_path, query, Permission("watch", "jobs", "batch", self.namespace),
-            watch_seconds + REQUEST_TIMEOUT_SECONDS)
+            watch_seconds + WATCH_SILENCE_GRACE_SECONDS)
         try:
             while True:
                 line = response.readline()
@@ -288,15 +279,11 @@ class Gate:
                     log(f"the watch ended with an error ({status.get('code')} {status.get('reason')}:"
                         f" {status.get('message')}); reading the Job again")
                     return None
-                if event.get("type") == "BOOKMARK":
-                    continue
                 state = self.report(JobState(None if event.get("type") == "DELETED" else event.get("object")))
                 if state.outcome != JobState.WAITING:
                     return state
-        except socket.timeout:
-            return None
         except (OSError, http.client.HTTPException, ValueError) as error:
-            raise Transient(f"the watch of Job {self.reference} broke: {describe_network_error(error)}") from None
+            raise Transient(f"the watch of Job {self.reference} broke: {one_line(error)}") from None
         finally:
             connection.close()
 
@@ -306,13 +293,13 @@ class Gate:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                log(f"gave up after {self.timeout:g} s (WAIT_TIMEOUT_SECONDS); Job {self.reference} last known"
+                raise Fatal(
+                    f"gave up after {self.timeout:g} s (WAIT_TIMEOUT_SECONDS); Job {self.reference} last known"
                     f" status: {self.last_summary}")
-                return 1
             try:
                 state = self.read_job()
                 if state.outcome == JobState.WAITING:
-                    state = self.watch_job(state.resource_version, deadline) or state
+                    state = self.watch_job(state.resource_version, remaining) or state
                 retry_delay = FIRST_RETRY_DELAY_SECONDS
             except Transient as error:
                 pause = min(retry_delay, remaining)
@@ -321,11 +308,13 @@ class Gate:
                 retry_delay = min(retry_delay * 2, LONGEST_RETRY_DELAY_SECONDS)
                 continue
             if state.outcome == JobState.COMPLETE:
-                log(f"migrations done; releasing the pod")
+                log("migrations done; releasing the pod")
                 return 0
             if state.outcome == JobState.FAILED:
                 self.print_failure(state)
-                return 1
+                raise Fatal(
+                    f"the migration Job {self.reference} failed (see above), so this pod will not start."
+                    " Fix the cause, then run the release again (a failed Job must be replaced to run again)")
             self.report_progress(deadline)
 
     def print_failure(self, state):
@@ -333,8 +322,6 @@ class Gate:
             f" {state.failure.get('message', 'no message')}")
         for pod in self.job_pods():
             self.print_pod_logs(pod)
-        log(f"the migration Job {self.reference} failed (see above); this pod will not start."
-            " Fix the cause, then re-run the release (the Job must be replaced to run again).")
 
     def job_pods(self):
         pods_path = f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/pods"
@@ -343,7 +330,7 @@ class Gate:
                 pods = self.api.get_json(
                     pods_path, {"labelSelector": f"{label}={self.job_name}"},
                     Permission("list", "pods", "", self.namespace)).get("items") or []
-            except (Fatal, Transient, NotFound) as error:
+            except (Fatal, Transient) as error:
                 log(f"cannot list the Job's pods to show their logs: {error}")
                 return []
             if pods:
@@ -361,16 +348,16 @@ class Gate:
             name = container["name"]
             header = f"pod {pod_name}, container {name} ({describe_container_state(container_states.get(name))})"
             try:
-                text = self.api.get_text(
+                text = self.api.get(
                     f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/pods/"
                     f"{urllib.parse.quote(pod_name, safe='')}/log",
                     {"container": name, "tailLines": self.log_tail_lines},
-                    Permission("get", "pods/log", "", self.namespace))
-            except (Fatal, Transient, NotFound) as error:
+                    Permission("get", "pods/log", "", self.namespace)).decode("utf-8", errors="replace")
+            except (Fatal, Transient) as error:
                 log(f"cannot read the logs of {header}: {error}")
                 continue
             print(f"----- logs of {header}, last {self.log_tail_lines} lines -----", flush=True)
-            print(text if text.endswith("\n") or not text else text + "\n", end="", flush=True)
+            print(text.rstrip("\n"), flush=True)
             print(f"----- end of logs of pod {pod_name}, container {name} -----", flush=True)
 
 
@@ -399,7 +386,7 @@ def read_gate():
         except OSError as error:
             raise ConfigurationError(f"JOB_NAMESPACE is not set and {namespace_path} cannot be read: {error.strerror}") from None
     return Gate(
-        KubernetesApi(host, int(read_positive_number("KUBERNETES_SERVICE_PORT", None, int)), credentials_dir),
+        KubernetesApi(host, read_positive_number("KUBERNETES_SERVICE_PORT", None, int), credentials_dir),
         namespace,
         job_name,
         read_positive_number("WAIT_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, float),

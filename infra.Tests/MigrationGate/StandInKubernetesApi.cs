@@ -1,0 +1,584 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace PieFed.Infra.Tests.MigrationGate;
+
+/// <summary>
+/// A stand-in for the Kubernetes API server, the closest honest one available: no API server can run
+/// in CI, so this serves over HTTPS on loopback the few endpoints wait_for_migrations.py uses, with the
+/// API server's wire formats (Job and Pod JSON, Status errors, newline-delimited watch events with
+/// resourceVersion replay and timeoutSeconds), and checks the bearer token on every request.
+/// Its certificate is issued by a CA generated per instance, whose PEM is the ca.crt of a
+/// ServiceAccount directory laid out like /var/run/secrets/kubernetes.io/serviceaccount.
+/// </summary>
+public sealed class StandInKubernetesApi : IAsyncDisposable
+{
+    public const string DefaultJobName = "piefed-db-init-5f2c9a1";
+    public const string DefaultNamespace = "piefed";
+
+    private readonly Lock _lock = new();
+    private readonly List<(long ResourceVersion, string Line)> _history = [];
+    private readonly List<Channel<string>> _watchers = [];
+    private readonly List<JsonObject> _pods = [];
+    private readonly List<Fault> _faults = [];
+    private readonly List<TaskCompletionSource<RecordedRequest>> _watchWaiters = [];
+    private readonly WebApplication _app;
+    private readonly X509Certificate2 _serverCertificate;
+    private long _resourceVersion = 1000;
+    private JsonObject? _job;
+    private string _acceptedToken;
+
+    private StandInKubernetesApi(WebApplication app, X509Certificate2 serverCertificate, string serviceAccountDirectory, string @namespace, string token)
+    {
+        _app = app;
+        _serverCertificate = serverCertificate;
+        ServiceAccountDirectory = serviceAccountDirectory;
+        Namespace = @namespace;
+        _acceptedToken = token;
+    }
+
+    public string Namespace { get; }
+
+    public string JobName { get; } = DefaultJobName;
+
+    public string Host { get; private set; } = "";
+
+    public int Port { get; private set; }
+
+    public string ServiceAccountDirectory { get; }
+
+    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+
+    /// <summary>When set, watches stay open and silent past their timeoutSeconds, like a dead connection.</summary>
+    public bool StallWatches { get; set; }
+
+    /// <summary>
+    /// Starts the stand-in on a free port of <paramref name="address"/> (IPv4 loopback by default), serving
+    /// Jobs and Pods of <paramref name="namespace"/>; the ServiceAccount's namespace file says
+    /// <paramref name="podNamespace"/> (the namespace the waiting pod runs in).
+    /// </summary>
+    public static async Task<StandInKubernetesApi> StartAsync(
+        IPAddress? address = null, string @namespace = DefaultNamespace, string podNamespace = DefaultNamespace)
+    {
+        address ??= IPAddress.Loopback;
+        var serviceAccountDirectory = Directory.CreateTempSubdirectory("piefed-serviceaccount-").FullName;
+        var token = "stand-in-token-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+        using var certificateAuthority = CreateCertificateAuthority("stand-in cluster CA");
+        var serverCertificate = CreateServerCertificate(certificateAuthority);
+        File.WriteAllText(Path.Combine(serviceAccountDirectory, "ca.crt"), certificateAuthority.Certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(serviceAccountDirectory, "token"), token);
+        File.WriteAllText(Path.Combine(serviceAccountDirectory, "namespace"), podNamespace);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, 0, listen => listen.UseHttps(serverCertificate)));
+        var app = builder.Build();
+        var api = new StandInKubernetesApi(app, serverCertificate, serviceAccountDirectory, @namespace, token);
+        app.Use(api.GuardAsync);
+        app.MapGet("/apis/batch/v1/namespaces/{namespace}/jobs/{name}", api.GetJobAsync);
+        app.MapGet("/apis/batch/v1/namespaces/{namespace}/jobs", api.WatchJobsAsync);
+        app.MapGet("/api/v1/namespaces/{namespace}/pods", api.ListPodsAsync);
+        app.MapGet("/api/v1/namespaces/{namespace}/pods/{pod}/log", api.GetPodLogAsync);
+        await app.StartAsync();
+
+        var listening = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        api.Host = address.ToString();
+        api.Port = listening.Port;
+        return api;
+    }
+
+    /// <summary>The environment Kubernetes and the Pulumi program give the init container.</summary>
+    public Dictionary<string, string> WaiterEnvironment() => new()
+    {
+        ["KUBERNETES_SERVICE_HOST"] = Host,
+        ["KUBERNETES_SERVICE_PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["SERVICEACCOUNT_DIR"] = ServiceAccountDirectory,
+        ["JOB_NAME"] = JobName,
+    };
+
+    /// <summary>Builds a Job's JSON with the given status counts and conditions.</summary>
+    public JsonObject Job(int active = 0, int succeeded = 0, int failed = 0, params JobCondition[] conditions)
+    {
+        var status = new JsonObject { ["active"] = active, ["ready"] = active, ["succeeded"] = succeeded, ["failed"] = failed };
+        if (conditions.Length > 0)
+        {
+            status["conditions"] = new JsonArray([.. conditions.Select(condition => (JsonNode)condition.ToJson())]);
+        }
+
+        return new JsonObject
+        {
+            ["apiVersion"] = "batch/v1",
+            ["kind"] = "Job",
+            ["metadata"] = new JsonObject { ["name"] = JobName, ["namespace"] = Namespace, ["uid"] = "0b7c3c1e-5d1c-4a7e-9d51-3f0f6b0e2a11" },
+            ["status"] = status,
+        };
+    }
+
+    public JsonObject RunningJob() => Job(active: 1);
+
+    public JsonObject CompleteJob() => Job(succeeded: 1, conditions:
+    [
+        new JobCondition("SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods"),
+        new JobCondition("Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods"),
+    ]);
+
+    public JsonObject FailedJob() => Job(failed: 2, conditions:
+    [
+        new JobCondition("FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+        new JobCondition("Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+    ]);
+
+    /// <summary>Creates or changes the Job and tells every open watch, like the API server.</summary>
+    public void SetJob(JsonObject job) => Change(job, notifyWatches: true);
+
+    /// <summary>Changes the Job without telling open watches: only a fresh read can see it.</summary>
+    public void SetJobUnannounced(JsonObject job) => Change(job, notifyWatches: false);
+
+    public void DeleteJob()
+    {
+        lock (_lock)
+        {
+            var deleted = _job ?? throw new InvalidOperationException("There is no Job to delete.");
+            _job = null;
+            Publish("DELETED", Stamp(deleted, ++_resourceVersion), notifyWatches: true);
+        }
+    }
+
+    /// <summary>Sends a watch ERROR event, e.g. 410 Expired, and keeps the stream open as a slow server might.</summary>
+    public void SendWatchError(int code, string reason, string message) =>
+        SendWatchLine(new JsonObject
+        {
+            ["type"] = "ERROR",
+            ["object"] = Status(code, reason, message),
+        }.ToJsonString());
+
+    public void SendWatchLine(string line)
+    {
+        lock (_lock)
+        {
+            foreach (var watcher in _watchers)
+            {
+                watcher.Writer.TryWrite(line);
+            }
+        }
+    }
+
+    /// <summary>Ends every open watch normally, as the API server does when timeoutSeconds runs out.</summary>
+    public void EndWatches()
+    {
+        lock (_lock)
+        {
+            foreach (var watcher in _watchers)
+            {
+                watcher.Writer.TryComplete();
+            }
+
+            _watchers.Clear();
+        }
+    }
+
+    /// <summary>Completes when the next watch request has been accepted and its stream is open.</summary>
+    public Task<RecordedRequest> NextWatchAsync()
+    {
+        var waiter = new TaskCompletionSource<RecordedRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _watchWaiters.Add(waiter);
+        }
+
+        return waiter.Task;
+    }
+
+    /// <summary>
+    /// Adds a Pod of the Job, created <paramref name="createdMinute"/> minutes into the Job's life;
+    /// <paramref name="jobNameLabel"/> is the label the Job controller set.
+    /// </summary>
+    public void AddPod(string name, int createdMinute, string jobNameLabel, IReadOnlyList<ContainerRun> initContainers, IReadOnlyList<ContainerRun> containers)
+    {
+        static JsonArray Specs(IEnumerable<ContainerRun> runs) =>
+            new([.. runs.Select(run => (JsonNode)new JsonObject { ["name"] = run.Name, ["image"] = "codeberg.org/rimu/pyfedi:v1.7.7" })]);
+        static JsonArray Statuses(IEnumerable<ContainerRun> runs) =>
+            new([.. runs.Where(run => run.State is not null).Select(run => (JsonNode)new JsonObject { ["name"] = run.Name, ["state"] = run.State!.DeepClone() })]);
+
+        lock (_lock)
+        {
+            _pods.Add(new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "Pod",
+                ["metadata"] = new JsonObject
+                {
+                    ["name"] = name,
+                    ["namespace"] = Namespace,
+                    ["labels"] = new JsonObject { [jobNameLabel] = JobName },
+                    ["creationTimestamp"] = DateTimeOffset.UnixEpoch.AddMinutes(createdMinute).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                },
+                ["spec"] = new JsonObject { ["initContainers"] = Specs(initContainers), ["containers"] = Specs(containers) },
+                ["status"] = new JsonObject { ["initContainerStatuses"] = Statuses(initContainers), ["containerStatuses"] = Statuses(containers) },
+                ["logs"] = new JsonObject([.. initContainers.Concat(containers).Select(run => KeyValuePair.Create(run.Name, (JsonNode?)run.Log))]),
+            });
+        }
+    }
+
+    /// <summary>Answers the next <paramref name="count"/> requests whose path ends with <paramref name="pathSuffix"/> with an error.</summary>
+    public void Fail(string pathSuffix, int count, int statusCode, string body, string contentType = "application/json") =>
+        AddFault(new Fault(pathSuffix, count, statusCode, body, contentType));
+
+    public void ClearFaults()
+    {
+        lock (_lock)
+        {
+            _faults.Clear();
+        }
+    }
+
+    /// <summary>Forbids requests whose path ends with <paramref name="pathSuffix"/>, with the API server's RBAC message.</summary>
+    public void Forbid(string pathSuffix, string verb, string resource, string group)
+    {
+        var inGroup = group.Length == 0 ? "" : $" in API group \"{group}\"";
+        var message = $"{resource} is forbidden: User \"system:serviceaccount:{Namespace}:piefed\" cannot {verb} resource "
+            + $"\"{resource}\"{inGroup} in the namespace \"{Namespace}\"";
+        AddFault(new Fault(pathSuffix, int.MaxValue, 403, Status(403, "Forbidden", message).ToJsonString(), "application/json"));
+    }
+
+    /// <summary>Writes a new token file and accepts only the new token, as after a kubelet rotation.</summary>
+    public void RotateToken(string token)
+    {
+        lock (_lock)
+        {
+            _acceptedToken = token;
+        }
+
+        File.WriteAllText(Path.Combine(ServiceAccountDirectory, "token"), token);
+    }
+
+    /// <summary>Replaces ca.crt with a CA that did not issue the server's certificate.</summary>
+    public void DistrustServerCertificate()
+    {
+        using var unrelated = CreateCertificateAuthority("unrelated CA");
+        File.WriteAllText(Path.Combine(ServiceAccountDirectory, "ca.crt"), unrelated.Certificate.ExportCertificatePem());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        EndWatches();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _serverCertificate.Dispose();
+        Directory.Delete(ServiceAccountDirectory, recursive: true);
+    }
+
+    private static JsonObject Status(int code, string reason, string message) => new()
+    {
+        ["kind"] = "Status",
+        ["apiVersion"] = "v1",
+        ["metadata"] = new JsonObject(),
+        ["status"] = "Failure",
+        ["message"] = message,
+        ["reason"] = reason,
+        ["code"] = code,
+    };
+
+    private static JsonObject Stamp(JsonObject job, long resourceVersion)
+    {
+        var stamped = (JsonObject)job.DeepClone();
+        stamped["metadata"]!["resourceVersion"] = resourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return stamped;
+    }
+
+    private static string Event(string type, JsonObject job) => new JsonObject { ["type"] = type, ["object"] = job.DeepClone() }.ToJsonString();
+
+    private static async Task WriteJsonAsync(HttpContext context, int statusCode, JsonNode body)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString());
+    }
+
+    private void Change(JsonObject job, bool notifyWatches)
+    {
+        lock (_lock)
+        {
+            var type = _job is null ? "ADDED" : "MODIFIED";
+            _job = Stamp(job, ++_resourceVersion);
+            Publish(type, _job, notifyWatches);
+        }
+    }
+
+    private void Publish(string type, JsonObject job, bool notifyWatches)
+    {
+        var line = Event(type, job);
+        _history.Add((_resourceVersion, line));
+        if (notifyWatches)
+        {
+            foreach (var watcher in _watchers)
+            {
+                watcher.Writer.TryWrite(line);
+            }
+        }
+    }
+
+    private void AddFault(Fault fault)
+    {
+        lock (_lock)
+        {
+            _faults.Add(fault);
+        }
+    }
+
+    private async Task GuardAsync(HttpContext context, RequestDelegate next)
+    {
+        var authorization = context.Request.Headers.Authorization.ToString();
+        var request = new RecordedRequest(context.Request.Path.Value ?? "", context.Request.Query.ToDictionary(pair => pair.Key, pair => pair.Value.ToString()), authorization);
+        Requests.Enqueue(request);
+        context.Items[typeof(RecordedRequest)] = request;
+
+        Fault? fault;
+        lock (_lock)
+        {
+            if (authorization != $"Bearer {_acceptedToken}")
+            {
+                fault = new Fault("", 1, 401, Status(401, "Unauthorized", "Unauthorized").ToJsonString(), "application/json");
+            }
+            else
+            {
+                fault = _faults.FirstOrDefault(candidate => candidate.Remaining > 0 && request.Path.EndsWith(candidate.PathSuffix, StringComparison.Ordinal));
+                if (fault is not null)
+                {
+                    fault.Remaining--;
+                }
+            }
+        }
+
+        if (fault is null)
+        {
+            await next(context);
+            return;
+        }
+
+        context.Response.StatusCode = fault.StatusCode;
+        context.Response.ContentType = fault.ContentType;
+        await context.Response.WriteAsync(fault.Body);
+    }
+
+    private async Task GetJobAsync(HttpContext context, string @namespace, string name)
+    {
+        JsonObject? job;
+        lock (_lock)
+        {
+            job = @namespace == Namespace && name == JobName ? _job : null;
+        }
+
+        if (job is null)
+        {
+            await WriteJsonAsync(context, 404, Status(404, "NotFound", $"jobs.batch \"{name}\" not found"));
+            return;
+        }
+
+        await WriteJsonAsync(context, 200, job);
+    }
+
+    private async Task WatchJobsAsync(HttpContext context, string @namespace)
+    {
+        var query = context.Request.Query;
+        // The gate must watch exactly its Job; anything else would be a bug worth failing loudly on.
+        if (query["watch"] != "true" || query["fieldSelector"] != $"metadata.name={JobName}" || !int.TryParse(query["timeoutSeconds"], out var timeoutSeconds))
+        {
+            await WriteJsonAsync(context, 400, Status(400, "BadRequest", "this stand-in serves only watch=true&fieldSelector=metadata.name=<job>&timeoutSeconds=<n>"));
+            return;
+        }
+
+        var events = Channel.CreateUnbounded<string>();
+        TaskCompletionSource<RecordedRequest>[] waiters;
+        lock (_lock)
+        {
+            if (@namespace == Namespace)
+            {
+                if (long.TryParse(query["resourceVersion"], out var since))
+                {
+                    foreach (var (_, line) in _history.Where(entry => entry.ResourceVersion > since))
+                    {
+                        events.Writer.TryWrite(line);
+                    }
+                }
+                else if (_job is not null)
+                {
+                    events.Writer.TryWrite(Event("ADDED", _job));
+                }
+
+                _watchers.Add(events);
+            }
+
+            waiters = [.. _watchWaiters];
+            _watchWaiters.Clear();
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        await context.Response.StartAsync();
+        await context.Response.Body.FlushAsync();
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetResult((RecordedRequest)context.Items[typeof(RecordedRequest)]!);
+        }
+
+        using var expiry = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        if (!StallWatches)
+        {
+            expiry.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        }
+
+        try
+        {
+            await foreach (var line in events.Reader.ReadAllAsync(expiry.Token))
+            {
+                await context.Response.WriteAsync(line + "\n", expiry.Token);
+                await context.Response.Body.FlushAsync(expiry.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // timeoutSeconds ran out or the client went away: the stream simply ends.
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _watchers.Remove(events);
+            }
+        }
+    }
+
+    private async Task ListPodsAsync(HttpContext context, string @namespace)
+    {
+        var selector = context.Request.Query["labelSelector"].ToString().Split('=', 2);
+        JsonArray items;
+        string resourceVersion;
+        lock (_lock)
+        {
+            resourceVersion = _resourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            items = new JsonArray([.. _pods
+                .Where(pod => @namespace == Namespace && selector.Length == 2 && pod["metadata"]!["labels"]![selector[0]]?.GetValue<string>() == selector[1])
+                .Select(pod =>
+                {
+                    var visible = (JsonObject)pod.DeepClone();
+                    visible.Remove("logs");
+                    return (JsonNode)visible;
+                })]);
+        }
+
+        await WriteJsonAsync(context, 200, new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "PodList",
+            ["metadata"] = new JsonObject { ["resourceVersion"] = resourceVersion },
+            ["items"] = items,
+        });
+    }
+
+    private async Task GetPodLogAsync(HttpContext context, string @namespace, string pod)
+    {
+        var container = context.Request.Query["container"].ToString();
+        string? log;
+        lock (_lock)
+        {
+            log = _pods.FirstOrDefault(candidate => @namespace == Namespace && candidate["metadata"]!["name"]!.GetValue<string>() == pod)?["logs"]?[container]?.GetValue<string>();
+        }
+
+        if (log is null)
+        {
+            await WriteJsonAsync(context, 400, Status(400, "BadRequest", $"container {container} is not valid for pod {pod}"));
+            return;
+        }
+
+        var lines = log.Split('\n');
+        if (int.TryParse(context.Request.Query["tailLines"], out var tailLines) && tailLines < lines.Length)
+        {
+            lines = lines[^tailLines..];
+        }
+
+        context.Response.ContentType = "text/plain";
+        await context.Response.WriteAsync(string.Join('\n', lines));
+    }
+
+    private static CertificateWithKey CreateCertificateAuthority(string name)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        var now = DateTimeOffset.UtcNow;
+        return new CertificateWithKey(request.CreateSelfSigned(now.AddHours(-1), now.AddDays(1)), key);
+    }
+
+    private static X509Certificate2 CreateServerCertificate(CertificateWithKey authority)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=kube-apiserver", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority.Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddIpAddress(IPAddress.IPv6Loopback);
+        names.AddDnsName("kubernetes.default.svc");
+        request.CertificateExtensions.Add(names.Build());
+        var serialNumber = RandomNumberGenerator.GetBytes(16);
+        serialNumber[0] &= 0x7F;
+        var now = DateTimeOffset.UtcNow;
+        using var issued = request.Create(authority.Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(authority.Key), now.AddHours(-1), now.AddDays(1), serialNumber);
+        return issued.CopyWithPrivateKey(key);
+    }
+
+    private sealed record CertificateWithKey(X509Certificate2 Certificate, ECDsa Key) : IDisposable
+    {
+        public void Dispose()
+        {
+            Certificate.Dispose();
+            Key.Dispose();
+        }
+    }
+
+    private sealed class Fault(string pathSuffix, int count, int statusCode, string body, string contentType)
+    {
+        public string PathSuffix { get; } = pathSuffix;
+
+        public int Remaining { get; set; } = count;
+
+        public int StatusCode { get; } = statusCode;
+
+        public string Body { get; } = body;
+
+        public string ContentType { get; } = contentType;
+    }
+}
+
+public sealed record JobCondition(string Type, string Status, string Reason, string Message)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["type"] = Type,
+        ["status"] = Status,
+        ["reason"] = Reason,
+        ["message"] = Message,
+        ["lastTransitionTime"] = "2025-01-01T00:00:00Z",
+    };
+}
+
+/// <summary>One container of a Job's pod: its log and its status `state` (absent when it never got one).</summary>
+public sealed record ContainerRun(string Name, string Log, JsonObject? State = null);
+
+public sealed record RecordedRequest(string Path, IReadOnlyDictionary<string, string> Query, string Authorization);

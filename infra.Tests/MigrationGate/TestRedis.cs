@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace PieFed.Infra.Tests.MigrationGate;
+
+/// <summary>
+/// The real loopback Redis of the tests (PIEFED_TEST_REDIS_URL). It is never faked: when it cannot be
+/// reached the test fails and says how to start it.
+/// </summary>
+public sealed class TestRedis
+{
+    private const string DefaultUrl = "redis://:piefed_test@127.0.0.1:6379/0";
+    private const string HowToStart = "Start it: redis-server --bind 127.0.0.1 --port 6379 --requirepass piefed_test --daemonize yes; "
+        + "or point PIEFED_TEST_REDIS_URL at one (redis://:password@host:port/db).";
+
+    private readonly Uri _url;
+
+    private TestRedis(Uri url) => _url = url;
+
+    public IPEndPoint ServerEndpoint => new(IPAddress.Parse(_url.Host), _url.Port);
+
+    public string Password => Uri.UnescapeDataString(_url.UserInfo.TrimStart(':'));
+
+    public static async Task<TestRedis> ConnectAsync()
+    {
+        var url = new Uri(Environment.GetEnvironmentVariable("PIEFED_TEST_REDIS_URL") is { Length: > 0 } configured ? configured : DefaultUrl);
+        var redis = new TestRedis(url);
+        string answer;
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(redis.ServerEndpoint);
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(Command("AUTH", redis.Password) + Command("PING")));
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            answer = $"{await reader.ReadLineAsync()} {await reader.ReadLineAsync()}";
+        }
+        catch (SocketException error)
+        {
+            throw new InvalidOperationException($"The tests need a real Redis at {redis.ServerEndpoint} (PIEFED_TEST_REDIS_URL): {error.Message}. {HowToStart}", error);
+        }
+
+        if (answer != "+OK +PONG")
+        {
+            throw new InvalidOperationException($"The Redis at {redis.ServerEndpoint} answered AUTH and PING with \"{answer}\". {HowToStart}");
+        }
+
+        return redis;
+    }
+
+    /// <summary>CACHE_REDIS_URL as the Pulumi program writes it, optionally through another port or with another password.</summary>
+    public string Url(int? port = null, string? password = null)
+    {
+        var userInfo = password ?? Password;
+        var credentials = userInfo.Length == 0 ? "" : $":{Uri.EscapeDataString(userInfo)}@";
+        return string.Create(CultureInfo.InvariantCulture, $"redis://{credentials}{_url.Host}:{port ?? _url.Port}{_url.AbsolutePath}");
+    }
+
+    private static string Command(params string[] parts) =>
+        $"*{parts.Length}\r\n" + string.Concat(parts.Select(part => $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n"));
+}
