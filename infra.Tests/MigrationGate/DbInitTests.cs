@@ -218,10 +218,13 @@ public sealed class DbInitTests : IAsyncLifetime
     {
         await using var postgres = new TcpForwarder(Database.ServerEndpoint);
         var clock = Stopwatch.StartNew();
-        await using var dbInit = StartDbInit(databaseUrl: Database.SqlAlchemyUrl(port: postgres.Port), dependencyTimeoutSeconds: 1.5);
+        // A retry interval longer than the deadline: the wait before the last attempt must be cut short.
+        await using var dbInit = StartDbInit(databaseUrl: Database.SqlAlchemyUrl(port: postgres.Port), dependencyTimeoutSeconds: 1.5, retryIntervalSeconds: 5);
 
         await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.5), $"Gave up after {clock.Elapsed} instead of waiting 1.5 s. Output:\n{dbInit.Output}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"Gave up after {clock.Elapsed}, long past the 1.5 s deadline. Output:\n{dbInit.Output}");
+        OutputAssert.Contains(dbInit, "not ready (attempt 1): connection to server");
         // The last attempt, made at the deadline, still had the time to see the real reason.
         OutputAssert.Contains(dbInit, $"db-init: FAILED: PostgreSQL piefed_test@127.0.0.1:{postgres.Port}/{Database.Name} was not ready within 1.5 s");
         OutputAssert.Contains(dbInit, $"last reason: connection to server at \"127.0.0.1\", port {postgres.Port} failed: Connection refused");

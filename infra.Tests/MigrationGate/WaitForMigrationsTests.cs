@@ -387,6 +387,21 @@ public sealed class WaitForMigrationsTests
     }
 
     [Fact]
+    public async Task ApiThatNeverRecovers_IsGivenUpOnAtTheDeadlineNotAfterTheNextRetry()
+    {
+        await using var api = await StandInKubernetesApi.StartAsync();
+        api.Fail($"/jobs/{api.JobName}", int.MaxValue, 503, """{"kind":"Status","message":"etcd cluster is unavailable","code":503}""");
+        var clock = Stopwatch.StartNew();
+
+        // Retries after 0.5 s and 1 s; the next, 2 s, would end past the 1.6 s deadline and is cut short.
+        await using var waiter = StartWaiter(api, timeoutSeconds: 1.6);
+
+        await OutputAssert.ExitsWith(1, waiter, HardTimeout);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Gave up after {clock.Elapsed}, long past the 1.6 s deadline. Output:\n{waiter.Output}");
+        OutputAssert.Contains(waiter, "FAILED: gave up after 1.6 s (WAIT_TIMEOUT_SECONDS); Job piefed/piefed-db-init-5f2c9a1 last known status: never read (the API server did not answer)");
+    }
+
+    [Fact]
     public async Task LongWait_PrintsProgressAtTheConfiguredInterval()
     {
         await using var api = await StandInKubernetesApi.StartAsync();
