@@ -21,7 +21,9 @@ public sealed class OrderingTests
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:app:AppConfiguration", "piefed-config")]);
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:MediaVolume", "piefed-media")]);
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:app:WebEndpoint", "piefed-web")]);
-        Assert.Equal(["piefed-config"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:BackupVolume", "piefed-backups")]);
+        Assert.Equal(["piefed-backups", "piefed-config"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
+        Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:data:DatabaseBackups", "piefed-db-backups")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-web")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-worker")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:ScheduledTasks", "piefed-cron")]);
@@ -34,7 +36,7 @@ public sealed class OrderingTests
 
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:BundledServer", "piefed-postgres")]);
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:BundledServer", "piefed-redis")]);
-        Assert.Equal(["piefed-config", "piefed-postgres", "piefed-redis"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
+        Assert.Equal(["piefed-backups", "piefed-config", "piefed-postgres", "piefed-redis"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
     }
 
     [Fact]
@@ -70,6 +72,14 @@ public sealed class OrderingTests
 
         var bindingRegistered = order.IndexOf((RoleBindingType, "piefed-migration-rbac-binding"));
         Assert.All(Deployments(order), index => Assert.True(index > bindingRegistered));
+    }
+
+    [Fact]
+    public async Task Program_BackupClaimHeldByTheProvider_TheJobWaitsForIt()
+    {
+        var order = await HoldAsync(PersistentVolumeClaimType, "piefed-backups", mustWait: [JobType, DeploymentType, CronJobType]);
+
+        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > order.IndexOf((PersistentVolumeClaimType, "piefed-backups")));
     }
 
     [Fact]

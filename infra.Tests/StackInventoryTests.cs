@@ -18,6 +18,8 @@ public sealed class StackInventoryTests
         (RoleBindingType, "piefed-migration-rbac-binding"),
         ("piefed:data:MediaVolume", "piefed-media"),
         (PersistentVolumeClaimType, "piefed-media"),
+        ("piefed:data:BackupVolume", "piefed-backups"),
+        (PersistentVolumeClaimType, "piefed-backups"),
         ("piefed:app:AppConfiguration", "piefed-config"),
         (ConfigMapType, "piefed-config-env"),
         (RecordingMocks.RandomPasswordType, "piefed-config-secret-key"),
@@ -36,6 +38,9 @@ public sealed class StackInventoryTests
         (CronJobType, "piefed-cron-send-queue"),
         (CronJobType, "piefed-cron-clean-up-old-activities"),
         (CronJobType, "piefed-cron-remove-orphan-files"),
+        ("piefed:data:DatabaseBackups", "piefed-db-backups"),
+        (CronJobType, "piefed-db-backups-scheduled"),
+        (CronJobType, "piefed-db-backups-restore"),
     ];
 
     /// <summary>Dev bundles its servers and disables two schedules; one replica needs no disruption budget.</summary>
@@ -113,9 +118,9 @@ public sealed class StackInventoryTests
         Assert.Equal("postgresql+psycopg2://piefed:generated-password-of-piefed-postgres-password@piefed-postgres.piefed-dev.svc:5432/piefed", Secrets(dev)["DATABASE_URL"]);
         Assert.Equal("redis://:generated-password-of-piefed-redis-password@piefed-redis.piefed-dev.svc:6379/1", Secrets(dev)["CACHE_REDIS_URL"]);
         Assert.Equal("redis://:generated-password-of-piefed-redis-password@piefed-redis.piefed-dev.svc:6379/0", Secrets(dev)["CELERY_BROKER_URL"]);
-        Assert.Equal("ReadWriteOnce", dev.Single(PersistentVolumeClaimType).Inputs.Str("spec.accessModes[0]"));
-        Assert.Equal("ReadWriteMany", prod.Single(PersistentVolumeClaimType).Inputs.Str("spec.accessModes[0]"));
-        Assert.Equal("50Gi", prod.Single(PersistentVolumeClaimType).Inputs.Str("spec.resources.requests.storage"));
+        Assert.Equal("ReadWriteOnce", dev.Claim("piefed-media").Inputs.Str("spec.accessModes[0]"));
+        Assert.Equal("ReadWriteMany", prod.Claim("piefed-media").Inputs.Str("spec.accessModes[0]"));
+        Assert.Equal("50Gi", prod.Claim("piefed-media").Inputs.Str("spec.resources.requests.storage"));
     }
 
     [Fact]

@@ -13,8 +13,9 @@ public sealed class PieFedInstanceArgs : ResourceArgs
 
 /// <summary>
 /// One PieFed instance, assembled. The order of a release is written here and nowhere else:
-/// the namespace; then RBAC, configuration, storage and (in development) the bundled servers;
-/// then the migration Job; then everything that runs PieFed's code.
+/// the namespace; then RBAC, configuration, storage (media and backups) and (in development) the
+/// bundled servers; then the migration Job; then everything that runs PieFed's code, the scheduled
+/// backup and the restore's template included.
 /// </summary>
 public sealed class PieFedInstance : ComponentResource
 {
@@ -38,6 +39,9 @@ public sealed class PieFedInstance : ComponentResource
         var media = settings.Media.Storage == MediaStorage.PersistentVolumeClaim
             ? new MediaVolume($"{name}-media", new MediaVolumeArgs { Namespace = ns.Name, Media = settings.Media }, ProtectedAfter(settings.ProtectData, ns))
             : null;
+        var backups = settings.Backup.Enabled
+            ? new BackupVolume($"{name}-backups", new BackupVolumeArgs { Namespace = ns.Name, Backup = settings.Backup }, ProtectedAfter(settings.ProtectData, ns))
+            : null;
         var (connections, servers) = DataServices(name, ns, settings);
         var configuration = new AppConfiguration($"{name}-config", new AppConfigurationArgs
         {
@@ -52,14 +56,15 @@ public sealed class PieFedInstance : ComponentResource
             configuration.ScriptsConfigMapName,
             media?.ClaimName);
 
-        // The migration reads the configuration, and needs its servers up.
+        // The migration reads the configuration, needs its servers up, and backs up to its volume.
         var migration = new DatabaseMigration($"{name}-db-init", new DatabaseMigrationArgs
         {
             Namespace = ns.Name,
             Runtime = runtime,
             Migration = settings.Migration,
             Resources = settings.Worker.Resources,
-        }, After([configuration, .. servers]));
+            BackupsBeforeMigration = settings.Backup.BeforeMigration ? backups!.Store : null,
+        }, After([configuration, .. servers, .. Present(backups)]));
 
         var endpoint = new WebEndpoint($"{name}-web", new WebEndpointArgs
         {
@@ -98,6 +103,19 @@ public sealed class PieFedInstance : ComponentResource
                 Tasks = settings.ScheduledTasks,
                 Runtime = runtime,
                 Gate = gate,
+                Resources = settings.Worker.Resources,
+            }, After(migration, rbac));
+        }
+
+        if (backups is not null)
+        {
+            new DatabaseBackups($"{name}-db-backups", new DatabaseBackupsArgs
+            {
+                Namespace = ns.Name,
+                Runtime = runtime,
+                Gate = gate,
+                Store = backups.Store,
+                Schedule = settings.Backup.Schedule,
                 Resources = settings.Worker.Resources,
             }, After(migration, rbac));
         }
@@ -234,6 +252,8 @@ public sealed class PieFedInstance : ComponentResource
     private static Output<string> RedisUrl(BundledServer redis, int db)
         => Output.Tuple(redis.Host, redis.Password).Apply(p =>
             ConnectionUrls.Redis(new RedisSettings(p.Item1, 6379, BundledCacheDb, BundledBrokerDb, Output.CreateSecret(p.Item2)), db));
+
+    private static Resource[] Present(Resource? resource) => resource is null ? [] : [resource];
 
     private ComponentResourceOptions After(params Resource[] dependencies)
         => new() { Parent = this, DependsOn = dependencies };

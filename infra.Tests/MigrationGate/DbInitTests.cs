@@ -1,22 +1,23 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
-using PieFed.Infra.Scripts;
 
 namespace PieFed.Infra.Tests.MigrationGate;
 
 /// <summary>
-/// db_init.py exactly as shipped, run as a process against the real loopback PostgreSQL and Redis, each
-/// test in a fresh database. Only `flask db upgrade` and `flask init-db` are replaced, by stand-ins that
-/// change the database for real (StandIns/): a wrong seed decision deletes rows, and the test sees it.
+/// db_init.py exactly as shipped, run as a process in a <see cref="StandInImage"/> (PieFed's layout
+/// under real Flask, Flask-Migrate and Alembic) against the real loopback PostgreSQL and Redis, each
+/// test in a fresh database. The stand-in's init-db is as destructive as upstream's: a wrong seed
+/// decision deletes rows, and the test sees it.
 /// </summary>
 [Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
 public sealed class DbInitTests : IAsyncLifetime
 {
-    private static readonly TimeSpan HardTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan OutputTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan HardTimeout = DbInit.HardTimeout;
+    private static readonly TimeSpan OutputTimeout = DbInit.OutputTimeout;
 
+    private readonly StandInImage _image = StandInImage.Create();
     private TestDatabase? _database;
     private TestRedis? _redis;
 
@@ -36,92 +37,77 @@ public sealed class DbInitTests : IAsyncLifetime
         {
             await _database.DisposeAsync();
         }
+
+        _image.Dispose();
     }
 
     [Fact]
-    public async Task EmptyDatabase_IsMigratedThenSeeded()
+    public async Task EmptyDatabase_IsMigratedToTheImagesHeadThenSeeded()
     {
-        // Shell syntax in an argument must arrive verbatim: commands are split with shlex, never run by a shell.
-        const string label = "first install; $(touch /tmp/piefed-gate-shell) * done";
-        await using var dbInit = StartDbInit(migrateArguments: $"--label {Quote(label)}");
+        await using var dbInit = StartDbInit();
 
         await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, $"STANDIN-MIGRATE: label={label}");
-        OutputAssert.InOrder(dbInit, "STANDIN-MIGRATE: schema at head", "STANDIN-SEED: dropped and rebuilt");
+        OutputAssert.InOrder(
+            dbInit,
+            $"a migration is pending: base -> {StandInImage.HeadRevision}",
+            "no backup before migrating (DB_INIT_BACKUP_DIRECTORY is not set",
+            "running the migration: flask db upgrade",
+            $"STANDIN-MIGRATE: applied {StandInImage.InitialRevision}",
+            $"STANDIN-MIGRATE: applied {StandInImage.HeadRevision}",
+            "running the seed: flask init-db --interactive no",
+            "STANDIN-SEED: inserted the site row");
         Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
+        Assert.Equal([StandInImage.HeadRevision], await Database.QueryColumnAsync("SELECT version_num FROM alembic_version"));
     }
 
     [Fact]
-    public async Task DefaultSettings_RunFlaskDbUpgradeThenFlaskInitDb()
+    public async Task WithoutFlaskApp_TheStandInRefusesInitDbLikePieFed()
     {
-        // The image's `flask` is replaced on PATH by a stand-in that accepts only the two expected commands.
-        var bin = Directory.CreateTempSubdirectory("piefed-flask-").FullName;
-        try
-        {
-            var flask = Path.Combine(bin, "flask");
-            await File.WriteAllTextAsync(flask, $"#!/bin/sh\nexec {Quote(ScriptProcess.Python)} {Quote(StandIn("standin_flask.py"))} \"$@\"\n");
-            File.SetUnixFileMode(flask, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            await using var postgres = new TcpForwarder(Database.ServerEndpoint);
-            await using var dbInit = StartDbInit(
-                databaseUrl: Database.SqlAlchemyUrl(port: postgres.Port),
-                environment: new()
-                {
-                    ["PATH"] = $"{bin}:/usr/bin:/bin",
-                    ["DB_INIT_DEPENDENCY_TIMEOUT_SECONDS"] = null,
-                    ["DB_INIT_RETRY_INTERVAL_SECONDS"] = null,
-                    ["DB_INIT_MIGRATE_COMMAND"] = null,
-                    ["DB_INIT_SEED_COMMAND"] = null,
-                });
+        // What every first install did before the program set FLASK_APP: Flask finds the app package's
+        // factory, `flask db upgrade` works there, and PieFed's own commands do not exist.
+        await using var dbInit = StartDbInit(environment: new() { ["FLASK_APP"] = null });
 
-            await dbInit.WaitForOutputAsync("not ready (attempt 1)", OutputTimeout);
-            postgres.BringUp();
-
-            await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-            OutputAssert.Contains(dbInit, "waiting up to 300 s for PostgreSQL");
-            OutputAssert.Contains(dbInit, "(an attempt every 2 s)");
-            OutputAssert.Contains(dbInit, "retrying in 2.0 s");
-            OutputAssert.InOrder(dbInit, "STANDIN-FLASK: flask db upgrade", "STANDIN-MIGRATE: schema at head", "STANDIN-FLASK: flask init-db --interactive no", "STANDIN-SEED: dropped and rebuilt");
-            Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
-        }
-        finally
-        {
-            Directory.Delete(bin, recursive: true);
-        }
+        await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
+        OutputAssert.Contains(dbInit, $"STANDIN-MIGRATE: applied {StandInImage.HeadRevision}");
+        OutputAssert.Contains(dbInit, "No such command 'init-db'");
+        OutputAssert.Contains(dbInit, "db-init: FAILED: the seed command exited with code 2");
     }
 
     [Fact]
     public async Task MigratedButNeverSeeded_IsSeededOnTheRetry()
     {
-        await MigrateWithStandInAsync();
+        await FlaskAsync("db", "upgrade");
 
         await using var dbInit = StartDbInit();
 
         await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "STANDIN-SEED: dropped and rebuilt");
+        OutputAssert.Contains(dbInit, $"the database is at the image's head {StandInImage.HeadRevision}: nothing to migrate");
+        OutputAssert.DoesNotContain(dbInit, "running the migration");
+        OutputAssert.Contains(dbInit, "STANDIN-SEED: inserted the site row");
         Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
     }
 
     [Fact]
-    public async Task InstanceWithSiteAndUsers_IsMigratedButNeverSeededAgain()
+    public async Task InstanceWithSiteAndUsers_IsNeverSeededAgain()
     {
-        await MigrateWithStandInAsync();
-        await Database.ExecuteAsync("INSERT INTO site (name) VALUES ('my.instance'); INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
+        await FlaskAsync("db", "upgrade");
+        await Database.ExecuteAsync("INSERT INTO site (name, private_key) VALUES ('my.instance', 'key'); INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
 
         await using var dbInit = StartDbInit();
 
         await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "STANDIN-MIGRATE: schema at head");
+        OutputAssert.Contains(dbInit, "the instance has data (site row: yes, user: yes); not seeding");
         OutputAssert.DoesNotContain(dbInit, "STANDIN-SEED");
         Assert.Equal(["my.instance"], await Database.QueryColumnAsync("SELECT name FROM site"));
         Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" ORDER BY id"));
     }
 
     [Theory]
-    [InlineData("INSERT INTO site (name) VALUES ('my.instance')", "SELECT name FROM site", "my.instance")]
+    [InlineData("INSERT INTO site (name, private_key) VALUES ('my.instance', 'key')", "SELECT name FROM site", "my.instance")]
     [InlineData("INSERT INTO \"user\" (user_name) VALUES ('alice')", "SELECT user_name FROM \"user\"", "alice")]
     public async Task InstanceWithEitherASiteRowOrAUser_IsNotSeeded(string insert, string select, string survivor)
     {
-        await MigrateWithStandInAsync();
+        await FlaskAsync("db", "upgrade");
         await Database.ExecuteAsync(insert);
 
         await using var dbInit = StartDbInit();
@@ -132,56 +118,55 @@ public sealed class DbInitTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MissingSiteAndUserTables_CountAsEmpty()
-    {
-        // Migrated as far as Alembic knows, but neither table exists: nothing to lose, so seed.
-        await Database.ExecuteAsync("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)");
-
-        await using var dbInit = StartDbInit(migrateArguments: "--without-schema");
-
-        await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "STANDIN-SEED: dropped and rebuilt");
-        Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
-    }
-
-    [Fact]
     public async Task SeedThatExitsZeroWithoutSeeding_Fails()
     {
-        // Like init-db, the stand-in prints a refusal and exits 0 when alembic_version is missing.
-        await using var dbInit = StartDbInit(migrateArguments: "--without-schema");
+        // Like upstream's init-db, the stand-in prints a refusal and exits 0 on a database not encoded in UTF8.
+        await using var asciiDatabase = await TestDatabase.CreateAsync(encoding: "SQL_ASCII");
+        await using var dbInit = DbInit.Start(asciiDatabase, Redis, _image);
 
         await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "STANDIN-SEED: Error: alembic_version table not found");
+        OutputAssert.Contains(dbInit, "STANDIN-SEED: Error: the database is encoded in SQL_ASCII, not UTF8.");
         OutputAssert.Contains(dbInit, "the seed command succeeded but the site table is still empty");
     }
 
     [Fact]
     public async Task FailingSeed_FailsWithItsOutput()
     {
-        await using var dbInit = StartDbInit(seedArguments: "--fail");
+        // Migrated by the owner; db-init then runs as a role that may read but not drop the tables.
+        await FlaskAsync("db", "upgrade");
+        var role = "piefed_gate_reader_" + Database.Name[^12..];
+        await Database.CreateRoleAsync(role, "reader-password");
+        await Database.ExecuteAsync($"GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{role}\"");
+
+        await using var dbInit = StartDbInit(databaseUrl: Database.SqlAlchemyUrl(username: role, password: "reader-password"));
 
         await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "STANDIN-SEED: FAILED: could not generate the site key pair");
-        OutputAssert.Contains(dbInit, "the seed command exited with code 1");
+        OutputAssert.Contains(dbInit, "must be owner of table");
+        OutputAssert.Contains(dbInit, "db-init: FAILED: the seed command exited with code 1");
     }
 
     [Fact]
     public async Task FailingMigration_FailsWithItsOutputAndDoesNotSeed()
     {
-        await using var dbInit = StartDbInit(migrateArguments: "--fail");
+        _image.AddRevision("f00dfa11ed01", StandInImage.HeadRevision, "    raise RuntimeError('STANDIN-MIGRATE: relation \"post\" already exists')");
+
+        await using var dbInit = StartDbInit();
 
         await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "STANDIN-MIGRATE: applying revision 0042 (stdout)");
-        OutputAssert.Contains(dbInit, "STANDIN-MIGRATE: FAILED: relation \"post\" already exists (stderr)");
+        OutputAssert.Contains(dbInit, "STANDIN-MIGRATE: relation \"post\" already exists");
         OutputAssert.Contains(dbInit, "db-init: FAILED: the migration command exited with code 1");
         OutputAssert.DoesNotContain(dbInit, "STANDIN-SEED");
+        // Alembic ran the whole upgrade in one transaction, and PostgreSQL rolled all of it back.
         Assert.False(await Database.TableExistsAsync("site"));
     }
 
     [Fact]
     public async Task MigrationKilledBySignal_FailsNamingTheSignal()
     {
-        await using var dbInit = StartDbInit(migrateArguments: "--kill-itself");
+        _image.AddRevision("dead0000beef", StandInImage.HeadRevision,
+            "    import os, signal, sys\n    print('STANDIN-MIGRATE: about to be killed', flush=True)\n    os.kill(os.getpid(), signal.SIGKILL)");
+
+        await using var dbInit = StartDbInit();
 
         await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
         OutputAssert.Contains(dbInit, "STANDIN-MIGRATE: about to be killed");
@@ -189,12 +174,34 @@ public sealed class DbInitTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MigrationCommandThatCannotStart_FailsClearly()
+    public async Task FlaskThatCannotStart_FailsClearly()
     {
-        await using var dbInit = StartDbInit(environment: new() { ["DB_INIT_MIGRATE_COMMAND"] = "/nonexistent/flask db upgrade" });
+        await using var dbInit = StartDbInit(environment: new() { ["PATH"] = "/nonexistent" });
 
         await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "cannot start the migration command '/nonexistent/flask': No such file or directory");
+        OutputAssert.Contains(dbInit, "cannot start the migration command 'flask': No such file or directory");
+    }
+
+    [Fact]
+    public async Task MigrationThatStopsShortOfTheHeadDbInitReads_Fails()
+    {
+        // DB_INIT_MIGRATIONS_DIRECTORY names scripts with one more revision than the app's `flask db upgrade` applies.
+        var ahead = Path.Combine(_image.AppDirectory, "migrations-ahead");
+        Directory.CreateDirectory(Path.Combine(ahead, "versions"));
+        foreach (var file in Directory.GetFiles(Path.Combine(_image.AppDirectory, "migrations", "versions"), "*.py"))
+        {
+            File.Copy(file, Path.Combine(ahead, "versions", Path.GetFileName(file)));
+        }
+
+        await File.WriteAllTextAsync(
+            Path.Combine(ahead, "versions", "aaaa0000ffff_unapplied.py"),
+            $"revision = \"aaaa0000ffff\"\ndown_revision = \"{StandInImage.HeadRevision}\"\nbranch_labels = None\ndepends_on = None\n");
+
+        await using var dbInit = StartDbInit(environment: new() { ["DB_INIT_MIGRATIONS_DIRECTORY"] = ahead });
+
+        await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
+        OutputAssert.Contains(dbInit, $"the migration command succeeded but the database is at {StandInImage.HeadRevision}, not at the image's head aaaa0000ffff");
+        OutputAssert.DoesNotContain(dbInit, "STANDIN-SEED");
     }
 
     [Fact]
@@ -228,7 +235,7 @@ public sealed class DbInitTests : IAsyncLifetime
         // The last attempt, made at the deadline, still had the time to see the real reason.
         OutputAssert.Contains(dbInit, $"db-init: FAILED: PostgreSQL piefed_test@127.0.0.1:{postgres.Port}/{Database.Name} was not ready within 1.5 s");
         OutputAssert.Contains(dbInit, $"last reason: connection to server at \"127.0.0.1\", port {postgres.Port} failed: Connection refused");
-        OutputAssert.DoesNotContain(dbInit, "STANDIN-MIGRATE");
+        OutputAssert.DoesNotContain(dbInit, "running the migration");
     }
 
     [Fact]
@@ -258,7 +265,7 @@ public sealed class DbInitTests : IAsyncLifetime
         // The last attempt, made at the deadline, still had the time to see the real reason.
         OutputAssert.Contains(dbInit, $"db-init: FAILED: Redis 127.0.0.1:{redis.Port}/0 was not ready within 1.5 s");
         OutputAssert.Contains(dbInit, $"last reason: Error 111 connecting to 127.0.0.1:{redis.Port}. Connection refused");
-        OutputAssert.DoesNotContain(dbInit, "STANDIN-MIGRATE");
+        OutputAssert.DoesNotContain(dbInit, "running the migration");
     }
 
     [Theory]
@@ -307,7 +314,7 @@ public sealed class DbInitTests : IAsyncLifetime
         OutputAssert.Contains(dbInit, $"db-init: FAILED: Redis 127.0.0.1:{Redis.ServerEndpoint.Port}/0 rejected the credentials");
         OutputAssert.Contains(dbInit, "check the user and password in CACHE_REDIS_URL");
         OutputAssert.DoesNotContain(dbInit, "not ready");
-        OutputAssert.DoesNotContain(dbInit, "STANDIN-MIGRATE");
+        OutputAssert.DoesNotContain(dbInit, "running the migration");
     }
 
     [Fact]
@@ -324,7 +331,7 @@ public sealed class DbInitTests : IAsyncLifetime
         await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
         // db-init's own check after seeding read the site row through this role's connection.
         OutputAssert.Contains(dbInit, $"PostgreSQL {role}@127.0.0.1");
-        OutputAssert.Contains(dbInit, "STANDIN-SEED: dropped and rebuilt");
+        OutputAssert.Contains(dbInit, "STANDIN-SEED: inserted the site row");
         OutputAssert.DoesNotContain(dbInit, password);
         OutputAssert.DoesNotContain(dbInit, Uri.EscapeDataString(password));
     }
@@ -339,7 +346,8 @@ public sealed class DbInitTests : IAsyncLifetime
     [InlineData("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", "five", "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS='five' is not a number")]
     [InlineData("DB_INIT_RETRY_INTERVAL_SECONDS", "0", "DB_INIT_RETRY_INTERVAL_SECONDS must be a positive number")]
     [InlineData("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", "inf", "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS must be a positive number")]
-    [InlineData("DB_INIT_SEED_COMMAND", "flask init-db --interactive 'no", "DB_INIT_SEED_COMMAND cannot be split into arguments")]
+    [InlineData("DB_INIT_BACKUP_KEEP", "0", "DB_INIT_BACKUP_KEEP must be a whole number of at least 1, got '0'")]
+    [InlineData("DB_INIT_BACKUP_KEEP", "seven", "DB_INIT_BACKUP_KEEP must be a whole number of at least 1, got 'seven'")]
     public async Task Misconfiguration_ExitsTwoNamingTheSetting(string name, string value, string message)
     {
         await using var dbInit = StartDbInit(environment: new() { [name] = value });
@@ -350,11 +358,33 @@ public sealed class DbInitTests : IAsyncLifetime
         OutputAssert.DoesNotContain(dbInit, "ZZcret");
     }
 
-    [Fact]
-    public async Task Sigterm_IsForwardedToTheRunningCommandAndStopsDbInit()
+    [Theory]
+    [InlineData("rollback", null, "unknown arguments ['rollback']; expected one of migrate, backup, restore, or none for migrate")]
+    [InlineData("backup", null, "DB_INIT_BACKUP_DIRECTORY is not set; backup needs the backup volume")]
+    [InlineData("restore", null, "DB_INIT_BACKUP_DIRECTORY is not set; restore needs the backup volume")]
+    [InlineData("backup", "", "DB_INIT_BACKUP_DIRECTORY is not set; backup needs the backup volume")]
+    public async Task ModeWithoutWhatItNeeds_ExitsTwoNamingIt(string mode, string? backupDirectory, string message)
     {
-        await using var dbInit = StartDbInit(migrateArguments: "--run-until-terminated");
-        // The stand-in does not flush this line: it only shows up before exit if db-init runs it unbuffered.
+        await using var dbInit = StartDbInit(mode: mode, environment: new() { ["DB_INIT_BACKUP_DIRECTORY"] = backupDirectory });
+
+        await OutputAssert.ExitsWith(2, dbInit, HardTimeout);
+        OutputAssert.Contains(dbInit, $"db-init: configuration error: {message}");
+    }
+
+    [Fact]
+    public async Task Sigterm_IsForwardedToTheRunningMigrationAndStopsDbInit()
+    {
+        // The line is not flushed on purpose: it only shows up before exit if db-init runs flask unbuffered.
+        _image.AddRevision("5107e4a1c0de", StandInImage.HeadRevision, """
+                import signal, sys, time
+                def report_termination(_signum, _frame):
+                    print("STANDIN-MIGRATE: received SIGTERM")
+                    sys.exit(143)
+                signal.signal(signal.SIGTERM, report_termination)
+                print("STANDIN-MIGRATE: running until terminated")
+                time.sleep(120)
+            """);
+        await using var dbInit = StartDbInit();
         await dbInit.WaitForOutputAsync("STANDIN-MIGRATE: running until terminated", OutputTimeout);
 
         dbInit.Terminate();
@@ -364,52 +394,14 @@ public sealed class DbInitTests : IAsyncLifetime
         OutputAssert.Contains(dbInit, "db-init: stopped by SIGTERM");
     }
 
-    private static string StandIn(string fileName) => Path.Combine(AppContext.BaseDirectory, "MigrationGate", "StandIns", fileName);
-
-    /// <summary>Quotes for shlex, as an operator would write the command in the environment variable.</summary>
-    private static string Quote(string argument) => "'" + argument.Replace("'", "'\"'\"'", StringComparison.Ordinal) + "'";
-
-
     private ScriptProcess StartDbInit(
         string? databaseUrl = null,
         string? redisUrl = null,
-        string migrateArguments = "",
-        string seedArguments = "",
         double dependencyTimeoutSeconds = 30,
         double retryIntervalSeconds = 0.2,
-        Dictionary<string, string?>? environment = null)
-    {
-        var settings = new Dictionary<string, string>
-        {
-            ["DATABASE_URL"] = databaseUrl ?? Database.SqlAlchemyUrl(),
-            ["CACHE_REDIS_URL"] = redisUrl ?? Redis.Url(),
-            ["DB_INIT_DEPENDENCY_TIMEOUT_SECONDS"] = dependencyTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
-            ["DB_INIT_RETRY_INTERVAL_SECONDS"] = retryIntervalSeconds.ToString(CultureInfo.InvariantCulture),
-            ["DB_INIT_MIGRATE_COMMAND"] = $"{Quote(ScriptProcess.Python)} {Quote(StandIn("standin_migrate.py"))} {migrateArguments}",
-            ["DB_INIT_SEED_COMMAND"] = $"{Quote(ScriptProcess.Python)} {Quote(StandIn("standin_seed.py"))} {seedArguments}",
-        };
-        foreach (var (name, value) in environment ?? [])
-        {
-            if (value is null)
-            {
-                settings.Remove(name);
-            }
-            else
-            {
-                settings[name] = value;
-            }
-        }
+        Dictionary<string, string?>? environment = null,
+        string? mode = null)
+        => DbInit.Start(Database, Redis, _image, mode, databaseUrl, redisUrl, null, dependencyTimeoutSeconds, retryIntervalSeconds, environment: environment);
 
-        return ScriptProcess.Start(MigrationScripts.DbInit, MigrationScripts.DbInitFileName, settings);
-    }
-
-    /// <summary>Leaves the database as a previous Job run would have: migrated to head, no rows.</summary>
-    private async Task MigrateWithStandInAsync()
-    {
-        await using var migrate = ScriptProcess.Start(
-            await File.ReadAllTextAsync(StandIn("standin_migrate.py")),
-            "standin_migrate.py",
-            new Dictionary<string, string> { ["DATABASE_URL"] = Database.SqlAlchemyUrl() });
-        await OutputAssert.ExitsWith(0, migrate, HardTimeout);
-    }
+    private Task FlaskAsync(params string[] arguments) => DbInit.FlaskAsync(Database, Redis, _image, arguments);
 }

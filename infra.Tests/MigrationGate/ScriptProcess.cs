@@ -46,7 +46,9 @@ public sealed class ScriptProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the script with exactly <paramref name="environment"/> plus PATH and a UTF-8 locale.</summary>
-    public static ScriptProcess Start(string scriptText, string fileName, IReadOnlyDictionary<string, string> environment)
+    /// <param name="workingDirectory">The container's working directory, e.g. a stand-in image's /app; by default the script's own.</param>
+    public static ScriptProcess Start(
+        string scriptText, string fileName, IReadOnlyDictionary<string, string> environment, string? workingDirectory = null, params string[] arguments)
     {
         if (!File.Exists(Python))
         {
@@ -61,12 +63,17 @@ public sealed class ScriptProcess : IAsyncDisposable
 
         var startInfo = new ProcessStartInfo(Python)
         {
-            WorkingDirectory = directory,
+            WorkingDirectory = workingDirectory ?? directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         startInfo.ArgumentList.Add(scriptPath);
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
         // A clean environment: the host's (a CI pod's KUBERNETES_SERVICE_HOST, a pyenv PYTHONPATH) must not leak in.
         startInfo.Environment.Clear();
         startInfo.Environment["PATH"] = "/usr/local/bin:/usr/bin:/bin";

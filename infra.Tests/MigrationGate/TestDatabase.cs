@@ -32,7 +32,8 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>Where PostgreSQL really listens; a <see cref="TcpForwarder"/> may stand in front of it.</summary>
     public IPEndPoint ServerEndpoint => new(IPAddress.Parse(_admin.Host!), _admin.Port);
 
-    public static async Task<TestDatabase> CreateAsync()
+    /// <param name="encoding">UTF8, like every database PieFed supports; SQL_ASCII plays one it refuses.</param>
+    public static async Task<TestDatabase> CreateAsync(string encoding = "UTF8")
     {
         var admin = new NpgsqlConnectionStringBuilder(
             Environment.GetEnvironmentVariable("PIEFED_TEST_POSTGRES") is { Length: > 0 } configured ? configured : DefaultAdminConnectionString)
@@ -44,7 +45,7 @@ public sealed class TestDatabase : IAsyncDisposable
         {
             await using var connection = new NpgsqlConnection(admin.ConnectionString);
             await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0", connection);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name} ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0", connection);
             await create.ExecuteNonQueryAsync();
         }
         catch (Exception error) when (error is NpgsqlException or InvalidOperationException)

@@ -93,6 +93,13 @@ internal sealed class StackConfig
         return new StackConfig(_values.SetItem(key, root)) { StackName = StackName };
     }
 
+    /// <summary>The settings the program reads from this configuration.</summary>
+    public PieFedSettings Settings()
+    {
+        var json = JsonNode.Parse(ToPulumiConfigJson())!.AsObject();
+        return SettingsLoader.Load(key => json[$"{SettingsLoader.ConfigNamespace}:{key}"]?.GetValue<string>());
+    }
+
     /// <summary>The keys as the CLI passes them: every value a string, structured ones as JSON text.</summary>
     public string ToPulumiConfigJson()
     {

@@ -68,6 +68,8 @@ internal sealed record StackRun(
 
     public Registration Single(string type) => Assert.Single(OfType(type));
 
+    public Registration Claim(string name) => Assert.Single(OfType(PersistentVolumeClaimType), c => c.Name == name);
+
     public Registration Deployment(string component)
         => Assert.Single(OfType(DeploymentType), d => d.Inputs.Str("metadata.labels['app.kubernetes.io/component']") == component);
 

@@ -101,7 +101,8 @@ public sealed class AppConfiguration : ComponentResource
         }, new CustomResourceOptions { Parent = this });
     }
 
-    private static InputMap<string> Environment(PieFedSettings settings)
+    /// <summary>The environment every PieFed container reads from the ConfigMap.</summary>
+    internal static Dictionary<string, string> Environment(PieFedSettings settings)
     {
         var data = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -125,7 +126,7 @@ public sealed class AppConfiguration : ComponentResource
             }
         }
 
-        foreach (var (key, value) in settings.ExtraEnvironment)
+        foreach (var (key, value) in PieFedImage.EntrypointEnvironment.Concat(settings.ExtraEnvironment))
         {
             data[key] = value;
         }

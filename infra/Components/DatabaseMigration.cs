@@ -18,11 +18,15 @@ public sealed class DatabaseMigrationArgs : ResourceArgs
     public required MigrationSettings Migration { get; init; }
 
     public required ResourceSettings Resources { get; init; }
+
+    /// <summary>Where the dump before a pending migration goes; null when backups before migrations are off.</summary>
+    public required BackupStore? BackupsBeforeMigration { get; init; }
 }
 
 /// <summary>
-/// The release's one migration run: a Job that waits for PostgreSQL and Redis, runs
-/// <c>flask db upgrade</c>, and seeds a brand-new instance. Pulumi awaits it, so nothing that
+/// The release's one migration run: a Job that waits for PostgreSQL and Redis, takes the migration
+/// lock, backs the database up when a migration is pending, runs <c>flask db upgrade</c>, and seeds
+/// a brand-new instance (db_init.py). Pulumi awaits it, so nothing that
 /// depends on it is touched unless it completed.
 /// </summary>
 public sealed class DatabaseMigration : ComponentResource
@@ -48,7 +52,6 @@ public sealed class DatabaseMigration : ComponentResource
             // Leave the migration itself most of the Job's deadline.
             Value = (timeoutSeconds / 2).ToString(CultureInfo.InvariantCulture),
         });
-        container.VolumeMounts.Add(AppRuntime.ScriptsMount());
 
         // Auto-named on purpose: a new image is a new Job with a new name, which the pods of the
         // same release wait for. No ttlSecondsAfterFinished: the TTL controller would delete the
@@ -73,15 +76,7 @@ public sealed class DatabaseMigration : ComponentResource
                 Template = new PodTemplateSpecArgs
                 {
                     Metadata = new ObjectMetaArgs { Labels = labels },
-                    Spec = new PodSpecArgs
-                    {
-                        RestartPolicy = "Never",
-                        AutomountServiceAccountToken = false,
-                        EnableServiceLinks = false,
-                        SecurityContext = Security.Pod(Security.PieFedUser),
-                        Containers = { container },
-                        Volumes = args.Runtime.Volumes(mountsMedia: false),
-                    },
+                    Spec = args.Runtime.StandaloneSpec(container, args.BackupsBeforeMigration),
                 },
             },
         }, new CustomResourceOptions { Parent = this });

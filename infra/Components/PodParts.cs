@@ -82,6 +82,27 @@ public sealed record AppRuntime(
         return volumes;
     }
 
+    /// <summary>
+    /// A pod of one container that runs without the migration gate and without any API token: the
+    /// migration itself, and the restore that an operator runs when a migration cannot complete.
+    /// </summary>
+    public PodSpecArgs StandaloneSpec(ContainerArgs container, BackupStore? backups)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        container.VolumeMounts.Add(ScriptsMount());
+        var volumes = Volumes(mountsMedia: false);
+        backups?.Attach(container, volumes);
+        return new PodSpecArgs
+        {
+            RestartPolicy = "Never",
+            AutomountServiceAccountToken = false,
+            EnableServiceLinks = false,
+            SecurityContext = Security.Pod(Security.PieFedUser),
+            Containers = { container },
+            Volumes = volumes,
+        };
+    }
+
     public static IEnumerable<string> Script(string fileName) => ["python3", $"{MigrationScripts.MountPath}/{fileName}"];
 
     public static VolumeMountArgs ScriptsMount()
@@ -109,11 +130,11 @@ public sealed record MigrationGate(Output<string> JobName, Output<string> Servic
     /// <summary>The waiter is small and short-lived; it must not hold the pod's real budget.</summary>
     public static readonly ResourceSettings WaiterResources = new("10m", "32Mi", "200m", "128Mi");
 
-    /// <summary>A pod spec whose main containers start only once this release's migration has completed.</summary>
-    public PodSpecArgs Spec(AppRuntime runtime, params ContainerArgs[] containers)
+    /// <summary>A pod spec whose main container starts only once this release's migration has completed.</summary>
+    public PodSpecArgs Spec(AppRuntime runtime, ContainerArgs container, bool mountsMedia = true)
     {
         ArgumentNullException.ThrowIfNull(runtime);
-        var volumes = runtime.Volumes();
+        var volumes = runtime.Volumes(mountsMedia);
         volumes.Add(TokenVolume());
         return new PodSpecArgs
         {
@@ -123,7 +144,7 @@ public sealed record MigrationGate(Output<string> JobName, Output<string> Servic
             EnableServiceLinks = false,
             SecurityContext = Security.Pod(Security.PieFedUser),
             InitContainers = { Waiter(runtime) },
-            Containers = containers,
+            Containers = { container },
             Volumes = volumes,
         };
     }

@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using PieFed.Infra.Configuration;
 using Pulumi;
 using Pulumi.Kubernetes.Types.Inputs.Batch.V1;
+using Pulumi.Kubernetes.Types.Inputs.Core.V1;
 using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
 using BatchV1 = Pulumi.Kubernetes.Batch.V1;
 
@@ -41,33 +43,7 @@ public sealed class ScheduledTasks : ComponentResource
         foreach (var task in args.Tasks)
         {
             var spec = args.Gate.Spec(args.Runtime, args.Runtime.Container(task.Name, task.Command, args.Resources));
-            spec.RestartPolicy = "Never";
-            var cronJob = new BatchV1.CronJob($"{name}-{task.Name}", new CronJobArgs
-            {
-                Metadata = new ObjectMetaArgs { Name = $"piefed-{task.Name}", Namespace = args.Namespace, Labels = labels },
-                Spec = new CronJobSpecArgs
-                {
-                    Schedule = task.Schedule,
-                    ConcurrencyPolicy = "Forbid",
-                    StartingDeadlineSeconds = 300,
-                    SuccessfulJobsHistoryLimit = 1,
-                    FailedJobsHistoryLimit = 3,
-                    JobTemplate = new JobTemplateSpecArgs
-                    {
-                        Spec = new JobSpecArgs
-                        {
-                            // The next schedule is the retry.
-                            BackoffLimit = 0,
-                            ActiveDeadlineSeconds = RunDeadlineSeconds,
-                            Template = new Pulumi.Kubernetes.Types.Inputs.Core.V1.PodTemplateSpecArgs
-                            {
-                                Metadata = new ObjectMetaArgs { Labels = labels },
-                                Spec = spec,
-                            },
-                        },
-                    },
-                },
-            }, new CustomResourceOptions { Parent = this });
+            var cronJob = CronJob($"{name}-{task.Name}", $"piefed-{task.Name}", args.Namespace, labels, task.Schedule, spec, this);
             names.Add(cronJob.Metadata.Apply(m => m.Name));
         }
 
@@ -76,4 +52,38 @@ public sealed class ScheduledTasks : ComponentResource
     }
 
     public Output<System.Collections.Immutable.ImmutableArray<string>> CronJobNames { get; }
+
+    /// <summary>A CronJob whose runs never overlap and never retry: the next schedule is the retry.</summary>
+    /// <param name="suspend">True for a template that only an operator runs, with <c>kubectl create job --from</c>.</param>
+    internal static BatchV1.CronJob CronJob(
+        string name, string objectName, Input<string> ns, ImmutableDictionary<string, string> labels, string schedule, PodSpecArgs spec, Resource parent, bool suspend = false)
+    {
+        spec.RestartPolicy = "Never";
+        return new BatchV1.CronJob(name, new CronJobArgs
+        {
+            Metadata = new ObjectMetaArgs { Name = objectName, Namespace = ns, Labels = labels },
+            Spec = new CronJobSpecArgs
+            {
+                Schedule = schedule,
+                Suspend = suspend ? true : null,
+                ConcurrencyPolicy = "Forbid",
+                StartingDeadlineSeconds = 300,
+                SuccessfulJobsHistoryLimit = 1,
+                FailedJobsHistoryLimit = 3,
+                JobTemplate = new JobTemplateSpecArgs
+                {
+                    Spec = new JobSpecArgs
+                    {
+                        BackoffLimit = 0,
+                        ActiveDeadlineSeconds = RunDeadlineSeconds,
+                        Template = new PodTemplateSpecArgs
+                        {
+                            Metadata = new ObjectMetaArgs { Labels = labels },
+                            Spec = spec,
+                        },
+                    },
+                },
+            },
+        }, new CustomResourceOptions { Parent = parent });
+    }
 }

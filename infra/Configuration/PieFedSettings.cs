@@ -18,6 +18,7 @@ public sealed record PieFedSettings(
     WebSettings Web,
     WorkerSettings Worker,
     MigrationSettings Migration,
+    BackupSettings Backup,
     DataServices DataServices,
     Output<string>? SecretKey,
     ImmutableSortedDictionary<string, string> ExtraEnvironment,
@@ -42,6 +43,14 @@ public sealed record WebSettings(int Replicas, ResourceSettings Resources, int G
 public sealed record WorkerSettings(int Replicas, ResourceSettings Resources, int Concurrency, int TerminationGracePeriodSeconds);
 
 public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit);
+
+/// <summary>Dumps of the database on a volume of their own: before every migration, and on a schedule.</summary>
+/// <param name="Schedule">A cron schedule, or null when scheduled backups are disabled.</param>
+public sealed record BackupSettings(bool BeforeMigration, string? Schedule, int Keep, string Size, string? StorageClass)
+{
+    /// <summary>Whether anything writes backups, and so whether the volume (and the restore Job's template) exists.</summary>
+    public bool Enabled => BeforeMigration || Schedule is not null;
+}
 
 /// <summary>
 /// Where PieFed's PostgreSQL and Redis are: servers the operator runs, ones this stack bundles,

@@ -52,6 +52,8 @@ public static partial class SettingsLoader
     private static readonly string[] ResourcesFields = ["requests", "limits"];
     private static readonly string[] QuantityFields = ["cpu", "memory"];
     private static readonly string[] MigrationFields = ["timeoutMinutes", "backoffLimit"];
+    private static readonly string[] BackupFields = ["beforeMigration", "schedule", "keep", "size", "storageClass"];
+    private const string DefaultBackupSchedule = "30 3 * * *";
     private static readonly string[] DatabaseFields = ["host", "port", "name", "user", "sslMode"];
     private static readonly string[] RedisFields = ["host", "port", "cacheDb", "brokerDb"];
     private static readonly string[] PullPolicies = ["IfNotPresent", "Always", "Never"];
@@ -78,6 +80,7 @@ public static partial class SettingsLoader
         var web = ReadWeb(Section(get, "web", WebFields, errors));
         var worker = ReadWorker(Section(get, "worker", WorkerFields, errors));
         var migration = ReadMigration(Section(get, "migration", MigrationFields, errors));
+        var backup = ReadBackup(Section(get, "backup", BackupFields, errors), environment);
         var existingSecret = ReadScalar(get, "existingSecret", null, DnsSubdomain().IsMatch,
             "the name of a Secret in the namespace holding SECRET_KEY, DATABASE_URL, CACHE_REDIS_URL and CELERY_BROKER_URL", errors);
         var dataServices = ReadDataServices(get, existingSecret is not null, errors);
@@ -111,7 +114,7 @@ public static partial class SettingsLoader
         }
 
         return new PieFedSettings(
-            environment!.Value, ns!, serverName!, image!, web, worker, migration, dataServices!, secretKey, extraEnvironment,
+            environment!.Value, ns!, serverName!, image!, web, worker, migration, backup, dataServices!, secretKey, extraEnvironment,
             ingress, scheduledTasks, media!, protectData, render, existingSecret, adoption);
     }
 
@@ -241,6 +244,19 @@ public static partial class SettingsLoader
         => new(
             TimeSpan.FromMinutes(section.Int("timeoutMinutes", 10, 1, 120)),
             section.Int("backoffLimit", 3, 0, 20));
+
+    private static BackupSettings ReadBackup(ConfigSection section, DeploymentEnvironment? environment)
+    {
+        var schedule = section.String("schedule", DefaultBackupSchedule, v => v == "disabled" || CronSchedule().IsMatch(v),
+            "a cron schedule of five fields such as \"30 3 * * *\", or \"disabled\"");
+        return new BackupSettings(
+            // A development database is disposable; production's is the instance.
+            section.Bool("beforeMigration", environment == DeploymentEnvironment.Production),
+            schedule is "disabled" ? null : schedule,
+            section.Int("keep", 7, 1, 365),
+            section.String("size", "10Gi", IsMemoryQuantity, "a storage quantity such as \"20Gi\" (room for keep dumps)")!,
+            section.String("storageClass", null, DnsSubdomain().IsMatch, StorageClassAllowed));
+    }
 
     private static DataServices? ReadDataServices(Func<string, string?> get, bool inExistingSecret, List<string> errors)
     {

@@ -1,52 +1,84 @@
-"""Migrates PieFed's database for a release, and seeds it on the very first install only.
+"""Migrates PieFed's database for a release, one run at a time, with a verified backup before every
+schema change; also takes the scheduled backups and restores one.
 
-Runs as the migration Job's entrypoint in the stock PieFed image (cwd /app):
+Runs in the stock PieFed image (cwd /app, Python 3 with the app's own packages: psycopg2, redis,
+Alembic; the image's postgresql-client provides pg_dump and pg_restore).
 
-1. waits until PostgreSQL answers an authenticated query and Redis answers PING, both within one
-   deadline, logging each failed attempt with its reason;
-2. always runs the migration (`flask db upgrade`, a no-op when already at head);
-3. runs the first-install seed (`flask init-db --interactive no`) only when the `site` table has no
+    python3 db_init.py [migrate]   the migration Job of a release
+    python3 db_init.py backup      the scheduled backup
+    python3 db_init.py restore     the restore Job (docs/operations.md, "Restoring a backup")
+
+migrate:
+1. waits until PostgreSQL answers an authenticated query and Redis answers PING;
+2. takes the migration lock, a PostgreSQL advisory lock held by a session of its own until the run
+   ends, so that a second run (an old Job's pod still running, a retried pod, a `kubectl create job
+   --from`) waits for the first and then finds nothing left to do. Both waits share one deadline;
+3. compares the database's alembic_version with the heads of the image's own migrations, without
+   booting the app. At head: no migration. A revision the image does not know: the image is older
+   than the database, and the run fails at once. Otherwise a migration is pending: with backups on,
+   a pg_dump in custom format is written, verified with pg_restore --list and rotated, and only then
+   does `flask db upgrade` run, after which the database must be at the image's head;
+4. runs the first-install seed (`flask init-db --interactive no`) only when the `site` table has no
    row and no user exists. init-db drops and rebuilds every table, so on an instance with data it
-   would delete everything: the decision is taken from the data, never from the schema, and a
-   missing table counts as empty. A first install interrupted between the two steps is therefore
-   completed by the Job's retry, and an instance with data is never seeded again.
+   would delete everything: the decision is taken from the data, under the lock, and a missing table
+   counts as empty. A first install interrupted between the two steps is completed by the retry.
+
+backup: waits for PostgreSQL, takes the migration lock (a dump never races a migration), dumps,
+verifies and rotates. restore: under the lock, refuses while any other session is connected to the
+database, then empties the schema and restores the newest backup taken at a revision this image
+knows (or DB_RESTORE_FILE) in one transaction; a restore that fails says so and can be run again.
+
+The lock is session-level: it does not survive a transaction-mode connection pooler (PgBouncer's
+pool_mode=transaction), which hands every transaction to any server connection. DATABASE_URL must
+reach PostgreSQL directly or through a session-mode pool; the run checks that its lock session is
+still the one holding the lock before every step and fails, saying so, when it is not.
 
 Rejected credentials fail at once instead of being retried until the deadline: waiting cannot fix
-a wrong password, and the Job's backoffLimit still retries the pod if the role is created late
-(some database operators create roles after the server starts accepting connections).
+a wrong password, and the Job's backoffLimit still retries the pod if the role is created late.
 
 Environment:
   DATABASE_URL                        postgresql+psycopg2://user:password@host:port/db[?sslmode=...]
                                       (SQLAlchemy form, password URL-encoded)
-  CACHE_REDIS_URL                     redis://[:password@]host:port/db (password URL-encoded)
-  DB_INIT_DEPENDENCY_TIMEOUT_SECONDS  deadline for both dependencies together (default 300)
+  CACHE_REDIS_URL                     redis://[:password@]host:port/db (migrate only)
+  DB_INIT_DEPENDENCY_TIMEOUT_SECONDS  deadline for the dependencies and the lock together (default 300)
   DB_INIT_RETRY_INTERVAL_SECONDS      pause between attempts (default 2)
-  DB_INIT_MIGRATE_COMMAND             default "flask db upgrade"
-  DB_INIT_SEED_COMMAND                default "flask init-db --interactive no"
-Commands are split like a POSIX shell would (shlex) but run without a shell. Their output goes
-straight to this process's stdout/stderr.
+  DB_INIT_MIGRATIONS_DIRECTORY        the image's Alembic scripts (default "migrations", from cwd)
+  DB_INIT_BACKUP_DIRECTORY            where dumps go; unset: no dump before migrating (required by
+                                      backup and restore)
+  DB_INIT_BACKUP_KEEP                 how many dumps to keep (default 7)
+  DB_RESTORE_FILE                     restore: a dump's file name in the backup directory
+`flask` runs in the working directory with this environment, which must name PieFed's app
+(FLASK_APP=pyfedi.py) for `flask init-db` to exist; its output goes straight to this process's.
 
 Exit codes: 0 done, 1 failed, 2 misconfigured, 143 stopped by SIGTERM (forwarded to the command
 that was running: as PID 1 of a container, Python would otherwise ignore SIGTERM).
 """
 
+import datetime
 import math
 import os
+import re
 import shlex
 import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import psycopg2
 import psycopg2.extensions
 import psycopg2.sql
 import redis
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 DEFAULT_DEPENDENCY_TIMEOUT_SECONDS = 300.0
 DEFAULT_RETRY_INTERVAL_SECONDS = 2.0
-DEFAULT_MIGRATE_COMMAND = "flask db upgrade"
-DEFAULT_SEED_COMMAND = "flask init-db --interactive no"
+DEFAULT_MIGRATIONS_DIRECTORY = "migrations"
+MIGRATE_COMMAND = ("flask", "db", "upgrade")
+SEED_COMMAND = ("flask", "init-db", "--interactive", "no")
+DEFAULT_BACKUP_KEEP = 7
+MODES = ("migrate", "backup", "restore")
 SQLALCHEMY_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2")
 # One attempt must not eat the whole deadline when connections hang (packets dropped, server stuck).
 LONGEST_ATTEMPT_SECONDS = 5
@@ -59,6 +91,51 @@ POSTGRES_CREDENTIAL_REJECTIONS = (
     "password authentication failed",
     "no password supplied",
 )
+# The advisory lock's two int4 keys: "PiFe" and the migration lock's number.
+LOCK_KEYS = (0x50694665, 1)
+# PostgreSQL truncates application_name to 63 bytes.
+APPLICATION_NAME_LENGTH = 63
+# How often a waiting run repeats who holds the lock, when the holder has not changed.
+HOLDER_REPORT_SECONDS = 30
+BASE_REVISION = "base"
+DUMP_NAME = re.compile(r"^piefed-(?P<stamp>\d{8}T\d{6}Z)-at-(?P<revision>[0-9A-Za-z_+]+)(-before-[0-9A-Za-z_+]+)?\.dump$")
+PARTIAL_SUFFIX = ".partial"
+POOLER_EXPLANATION = (
+    "DATABASE_URL seems to reach PostgreSQL through a transaction-mode connection pooler (such as PgBouncer"
+    " with pool_mode=transaction), which hands each transaction to any server connection, so a session-level"
+    " advisory lock cannot keep two runs apart. Point the migration's DATABASE_URL at PostgreSQL directly, or"
+    " at a session-mode pool")
+# Everything in the schema that a dump recreates, except what an extension owns (the extension
+# stays, and the dump's CREATE EXTENSION IF NOT EXISTS finds it).
+CLEAR_SCHEMA = """
+DO $clear$
+DECLARE
+  statement text;
+BEGIN
+  FOR statement IN
+    SELECT format('DROP %s IF EXISTS %I.%I CASCADE',
+                  CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                                 WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                  n.nspname, c.relname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT format('DROP FUNCTION IF EXISTS %s CASCADE', p.oid::regprocedure)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = current_schema() AND p.prokind = 'f'
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT format('DROP TYPE IF EXISTS %I.%I CASCADE', n.nspname, t.typname)
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE statement;
+  END LOOP;
+END
+$clear$;
+"""
 
 
 class ConfigurationError(Exception):
@@ -102,12 +179,13 @@ def read_seconds(name, default):
     return value
 
 
-def read_command(name, default):
-    raw = os.environ.get(name, "").strip() or default
-    try:
-        return shlex.split(raw)
-    except ValueError as error:
-        raise ConfigurationError(f"{name} cannot be split into arguments: {error}") from None
+def read_count(name, default):
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
 
 
 def read_required(name):
@@ -117,8 +195,13 @@ def read_required(name):
     return value
 
 
+def application_name(mode):
+    """What pg_stat_activity shows for this run: the mode and the pod (the container's hostname)."""
+    return f"piefed-db-init {mode} {os.environ.get('HOSTNAME', '')}".strip()[:APPLICATION_NAME_LENGTH]
+
+
 class Postgres:
-    def __init__(self, database_url):
+    def __init__(self, database_url, mode):
         scheme, separator, rest = database_url.partition("://")
         if not separator or scheme not in SQLALCHEMY_POSTGRES_SCHEMES:
             raise ConfigurationError(
@@ -127,22 +210,34 @@ class Postgres:
         # libpq reads the SQLAlchemy URL once the driver suffix is gone, percent-decoding included.
         self.setting = "DATABASE_URL"
         self.url = "postgresql://" + rest
+        self.application_name = application_name(mode)
         try:
-            parameters = psycopg2.extensions.parse_dsn(self.url)
+            self.parameters = psycopg2.extensions.parse_dsn(self.url)
         except psycopg2.ProgrammingError as error:
             # libpq quotes the offending part, which may be a password that is not properly encoded.
             password = rest.split("/", 1)[0].rpartition("@")[0].partition(":")[2]
             reason = one_line(error).replace(password, "***") if password else one_line(error)
             raise ConfigurationError(f"DATABASE_URL cannot be parsed: {reason}") from None
         self.description = (
-            f"PostgreSQL {parameters.get('user', '(default user)')}@{parameters.get('host', '(default host)')}"
-            f":{parameters.get('port', 5432)}/{parameters.get('dbname', '(default database)')}")
+            f"PostgreSQL {self.parameters.get('user', '(default user)')}@{self.parameters.get('host', '(default host)')}"
+            f":{self.parameters.get('port', 5432)}/{self.parameters.get('dbname', '(default database)')}")
 
     def connect(self, timeout_seconds=LONGEST_ATTEMPT_SECONDS):
         return psycopg2.connect(
             self.url,
             connect_timeout=max(SHORTEST_ATTEMPT_SECONDS, math.ceil(min(LONGEST_ATTEMPT_SECONDS, timeout_seconds))),
-            application_name="piefed-db-init")
+            application_name=self.application_name,
+            # A lock session whose peer vanished must be noticed, by the server too.
+            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+
+    def client_tool(self, options, operands=()):
+        """argv of pg_dump or pg_restore on this connection, and an environment with its password."""
+        parameters = {key: value for key, value in self.parameters.items() if key != "password"}
+        parameters["application_name"] = self.application_name
+        environment = dict(os.environ)
+        if "password" in self.parameters:
+            environment["PGPASSWORD"] = self.parameters["password"]
+        return [*options, f"--dbname={psycopg2.extensions.make_dsn(**parameters)}", *operands], environment
 
     def probe(self, timeout_seconds):
         try:
@@ -158,14 +253,38 @@ class Postgres:
                 raise CredentialsRejected(reason) from None
             raise NotReady(reason) from None
 
-    def instance_contents(self):
-        """Whether the `site` table has a row and whether a user exists (missing tables are empty)."""
+    def query(self, work):
         connection = self.connect()
         try:
-            with connection.cursor() as cursor:
-                return table_has_rows(cursor, "site"), table_has_rows(cursor, "user")
+            with connection, connection.cursor() as cursor:
+                return work(cursor)
         finally:
             connection.close()
+
+    def instance_contents(self):
+        """Whether the `site` table has a row and whether a user exists (missing tables are empty)."""
+        return self.query(lambda cursor: (table_has_rows(cursor, "site"), table_has_rows(cursor, "user")))
+
+    def revisions(self):
+        """The revisions in alembic_version; none when the table is missing or empty."""
+        def read(cursor):
+            cursor.execute("SELECT to_regclass('alembic_version')")
+            if cursor.fetchone()[0] is None:
+                return frozenset()
+            cursor.execute("SELECT version_num FROM alembic_version")
+            return frozenset(row[0] for row in cursor.fetchall())
+        return self.query(read)
+
+    def other_sessions(self, own_pids):
+        """Client sessions on this database other than this run's, as "application (pid N)"."""
+        def read(cursor):
+            cursor.execute(
+                "SELECT pid, coalesce(nullif(application_name, ''), '(no application name)') FROM pg_stat_activity"
+                " WHERE datname = current_database() AND backend_type = 'client backend'"
+                " AND pid <> pg_backend_pid() AND NOT pid = ANY(%s) ORDER BY backend_start",
+                (list(own_pids),))
+            return [f"{name} (pid {pid})" for pid, name in cursor.fetchall()]
+        return self.query(read)
 
 
 def table_has_rows(cursor, table):
@@ -229,6 +348,241 @@ def wait_until_ready(dependency, deadline, timeout_seconds, retry_interval):
             return
 
 
+class MigrationLock:
+    """The advisory lock that lets one run at a time migrate, seed, back up or restore.
+
+    Taken on a session of its own that lives as long as the run: PostgreSQL releases it when that
+    session ends, however the run ends (exit, SIGKILL, a lost node once keepalives give up).
+    """
+
+    def __init__(self, postgres):
+        self.postgres = postgres
+        self.connection = None
+        self.backend_pid = None
+        # Marks the session that holds the lock, to tell it apart from a pooled server connection.
+        self.run_id = uuid.uuid4().hex
+
+    def acquire(self, deadline, timeout_seconds, retry_interval):
+        started = time.monotonic()
+        self.connection = self.postgres.connect(max(deadline - started, 0))
+        last_holder, last_report = None, None
+        while not self.try_acquire():
+            holder, description = self.holder()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GateFailure(
+                    f"another run still holds the migration lock after {timeout_seconds:g} s"
+                    f" (DB_INIT_DEPENDENCY_TIMEOUT_SECONDS): {description}. Nothing was changed; the next attempt"
+                    " will find that run's result")
+            if holder != last_holder or time.monotonic() - last_report >= HOLDER_REPORT_SECONDS:
+                log(f"waiting for the migration lock, held by {description}")
+                last_holder, last_report = holder, time.monotonic()
+            time.sleep(min(retry_interval, remaining))
+        log(f"holding the migration lock (waited {time.monotonic() - started:.1f} s;"
+            f" pg_stat_activity shows this run as {self.postgres.application_name!r}, pid {self.backend_pid})")
+
+    def try_acquire(self):
+        with self.connection, self.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid(), current_setting('piefed.db_init_run', true)")
+            backend_pid, marker = cursor.fetchone()
+            if marker:
+                raise GateFailure(f"this database session already belongs to another run. {POOLER_EXPLANATION}")
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS)
+            if not cursor.fetchone()[0]:
+                return False
+            cursor.execute("SELECT set_config('piefed.db_init_run', %s, false)", (self.run_id,))
+            self.backend_pid = backend_pid
+            return True
+
+    def holder(self):
+        """The lock holder's backend pid, and a description of it for the log."""
+        with self.connection, self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT l.pid, a.application_name, a.backend_start, now() - a.backend_start FROM pg_locks l"
+                " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2"
+                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                LOCK_KEYS)
+            row = cursor.fetchone()
+        if row is None:
+            return None, "a session that has just released it"
+        pid, name, started, age = row
+        if name is None:
+            return pid, f"PostgreSQL backend pid {pid} (its details are hidden from this role)"
+        return pid, (f"{name!r} (PostgreSQL backend pid {pid}, connected since {started:%Y-%m-%d %H:%M:%S %Z},"
+                     f" {age.total_seconds():.0f} s ago)")
+
+    def verify(self, step):
+        """Fails unless this run's session still holds the lock: checked before every step that writes."""
+        try:
+            with self.connection, self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_backend_pid(), current_setting('piefed.db_init_run', true), EXISTS (SELECT 1 FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
+                    " AND classid = %s AND objid = %s AND objsubid = 2)",
+                    LOCK_KEYS)
+                backend_pid, marker, holds = cursor.fetchone()
+        except psycopg2.Error as error:
+            raise GateFailure(
+                f"lost the database session holding the migration lock before the {step}: {one_line(error)}."
+                " Another run may take over now; this one stops before changing anything else") from None
+        if (backend_pid, marker, holds) != (self.backend_pid, self.run_id, True):
+            raise GateFailure(
+                f"before the {step}, this run's lock session is PostgreSQL backend {backend_pid}, not {self.backend_pid},"
+                f" and {'still' if holds else 'no longer'} holds the migration lock. {POOLER_EXPLANATION}")
+
+    def release(self):
+        if self.connection is not None:
+            self.connection.close()
+
+
+class Migrations:
+    """The image's own Alembic scripts, read without booting the app."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        try:
+            self.script = ScriptDirectory(directory)
+            self.heads = frozenset(self.script.get_heads())
+        except CommandError as error:
+            raise GateFailure(f"cannot read the image's migrations in {os.path.abspath(directory)}: {one_line(error)}") from None
+        if not self.heads:
+            raise GateFailure(f"the image's migrations in {os.path.abspath(directory)} have no revision")
+
+    def knows(self, revision):
+        try:
+            return self.script.get_revision(revision) is not None
+        except CommandError:
+            return False
+
+    def unknown(self, revisions):
+        return sorted(revision for revision in revisions if not self.knows(revision))
+
+    def restorable(self, dump_revision):
+        """Whether a dump taken at this revision (as its file name writes it) leaves a schema this image runs."""
+        return dump_revision != BASE_REVISION and not self.unknown(dump_revision.split("+"))
+
+
+def describe(revisions):
+    return "+".join(sorted(revisions)) if revisions else BASE_REVISION
+
+
+class Backups:
+    def __init__(self, directory, keep):
+        self.directory = directory
+        self.keep = keep
+
+    def dumps(self):
+        """(name, revision at dump time), newest first."""
+        try:
+            names = os.listdir(self.directory)
+        except OSError as error:
+            raise GateFailure(f"cannot read the backup directory {self.directory}: {error.strerror}") from None
+        matches = [(name, DUMP_NAME.match(name)) for name in names]
+        found = [(match["stamp"], name, match["revision"]) for name, match in matches if match]
+        return [(name, revision) for _, name, revision in sorted(found, reverse=True)]
+
+    def newest(self):
+        dumps = self.dumps()
+        return os.path.join(self.directory, dumps[0][0]) if dumps else None
+
+    def take(self, postgres, lock, revisions, target=None):
+        """Dumps the database, verifies the dump, keeps the newest `keep`; only then returns its path."""
+        if not os.access(self.directory, os.W_OK):
+            raise GateFailure(
+                f"the backup directory {self.directory} is not writable by uid {os.getuid()}:"
+                " the backup volume needs the pod's fsGroup (the program sets it)")
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        name = f"piefed-{stamp}-at-{describe(revisions)}" + (f"-before-{describe(target)}" if target else "") + ".dump"
+        path = os.path.join(self.directory, name)
+        partial = path + PARTIAL_SUFFIX
+        lock.verify("backup")
+        log(f"backing up {postgres.description} at revision {describe(revisions)} to {path}")
+        started = time.monotonic()
+        argv, environment = postgres.client_tool(["pg_dump", "--format=custom", f"--file={partial}"])
+        try:
+            run_tool("backup", argv, environment, explain=explain_dump_failure)
+            listing = run_tool("backup check", ["pg_restore", "--list", partial], environment, capture=True)
+            size = os.path.getsize(partial)
+            if size == 0 or not listing.strip():
+                raise GateFailure(f"the backup {partial} is empty ({size} bytes); pg_dump's output above says why")
+            os.replace(partial, path)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+        log(f"backup verified: {path}, {size} bytes, {len(listing.splitlines())} entries,"
+            f" in {time.monotonic() - started:.1f} s")
+        self.rotate()
+        return path
+
+    def rotate(self):
+        for name, _ in self.dumps()[self.keep:]:
+            os.remove(os.path.join(self.directory, name))
+            log(f"removed the old backup {name} (keeping the newest {self.keep}, DB_INIT_BACKUP_KEEP)")
+        # A run killed while dumping leaves its partial file behind; only the lock holder dumps.
+        for name in os.listdir(self.directory):
+            if name.endswith(PARTIAL_SUFFIX):
+                os.remove(os.path.join(self.directory, name))
+                log(f"removed the unfinished backup {name}")
+
+    def to_restore(self, migrations):
+        """The dump to restore: DB_RESTORE_FILE, or the newest taken at a revision this image knows."""
+        requested = os.environ.get("DB_RESTORE_FILE", "").strip()
+        dumps = self.dumps()
+        if requested:
+            match = [(name, revision) for name, revision in dumps if name == requested]
+            if not match:
+                raise GateFailure(
+                    f"DB_RESTORE_FILE={requested!r} is not a backup in {self.directory}; there are: "
+                    + (", ".join(name for name, _ in dumps) or "none"))
+            name, revision = match[0]
+        else:
+            usable = [(name, revision) for name, revision in dumps if migrations.restorable(revision)]
+            if not usable:
+                raise GateFailure(
+                    f"no backup in {self.directory} was taken at a revision this image knows (head"
+                    f" {describe(migrations.heads)}); there are: " + (", ".join(name for name, _ in dumps) or "none"))
+            name, revision = usable[0]
+        if not migrations.restorable(revision):
+            raise GateFailure(
+                f"{name} was taken at revision {revision}, which this image's migrations do not know:"
+                " restore it with the image that took it, or a newer one")
+        return os.path.join(self.directory, name), revision
+
+
+def explain_dump_failure(output):
+    if "No space left on device" in output:
+        return "the backup volume is full: raise piefed:backup.size or lower piefed:backup.keep"
+    if "server version mismatch" in output:
+        return "this image's pg_dump is older than the PostgreSQL server: use an image with a newer postgresql-client"
+    if "permission denied" in output:
+        return "the database user may not read every object: grant it SELECT on all of PieFed's tables and sequences"
+    return "pg_dump's output is above"
+
+
+def run_tool(title, argv, environment, capture=False, explain=None):
+    """Runs a PostgreSQL client tool; returns its stdout when captured, else streams it."""
+    try:
+        child = subprocess.Popen(
+            argv, env=environment,
+            stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE, text=True)
+    except OSError as error:
+        raise GateFailure(f"cannot start the {title} command {argv[0]!r}: {error.strerror}") from None
+    try:
+        output, errors = child.communicate()
+    except Terminated:
+        child.send_signal(signal.SIGTERM)
+        child.wait()
+        raise
+    if errors:
+        sys.stderr.write(errors)
+        sys.stderr.flush()
+    if child.returncode != 0:
+        reason = explain(errors) if explain else f"{argv[0]}'s output is above"
+        raise GateFailure(f"the {title} ({argv[0]}) exited with code {child.returncode}: {reason}")
+    return output
+
+
 def run_step(title, argv):
     log(f"running the {title}: {shlex.join(argv)}")
     started = time.monotonic()
@@ -252,22 +606,53 @@ def run_step(title, argv):
     log(f"the {title} finished in {time.monotonic() - started:.1f} s")
 
 
-def initialise(postgres, cache, timeout_seconds, retry_interval, migrate_command, seed_command):
-    deadline = time.monotonic() + timeout_seconds
-    log(f"waiting up to {timeout_seconds:g} s for {postgres.description} and {cache.description}"
-        f" (an attempt every {retry_interval:g} s)")
-    for dependency in (postgres, cache):
-        wait_until_ready(dependency, deadline, timeout_seconds, retry_interval)
+def image_older_than_database(revisions, unknown, migrations, backups):
+    if backups is None:
+        backup = "; no backup directory is configured"
+    else:
+        dumps = backups.dumps()
+        restorable = [name for name, revision in dumps if migrations.restorable(revision)]
+        backup = (f"; the newest backup this image can restore is {restorable[0]}" if restorable
+                  else f"; no backup in {backups.directory} was taken at a revision this image knows")
+    return GateFailure(
+        f"the database is at revision {describe(revisions)}, and this image's migrations do not know"
+        f" {describe(unknown)} (their head is {describe(migrations.heads)}): the image is older than the database,"
+        " and PieFed would fail with \"Can't locate revision\". Nothing was migrated or seeded. Deploy the image"
+        " that migrated the database, or a newer one; to go back to this image, restore a backup taken at a"
+        " revision it knows (docs/operations.md, \"Restoring a backup\")" + backup)
 
-    run_step("migration", migrate_command)
 
+def migrate(postgres, lock, migrations, backups):
+    revisions = postgres.revisions()
+    unknown = migrations.unknown(revisions)
+    if unknown:
+        raise image_older_than_database(revisions, unknown, migrations, backups)
+    if revisions and revisions <= migrations.heads:
+        log(f"the database is at the image's head {describe(migrations.heads)}: nothing to migrate")
+    else:
+        log(f"a migration is pending: {describe(revisions)} -> {describe(migrations.heads)}")
+        if backups is None:
+            log("no backup before migrating (DB_INIT_BACKUP_DIRECTORY is not set: piefed:backup.beforeMigration is off)")
+        elif not revisions:
+            log("no backup before migrating: the database has no schema yet")
+        else:
+            backups.take(postgres, lock, revisions, migrations.heads)
+        lock.verify("migration")
+        run_step("migration", MIGRATE_COMMAND)
+        migrated = postgres.revisions()
+        if migrated != migrations.heads:
+            raise GateFailure(
+                f"the migration command succeeded but the database is at {describe(migrated)},"
+                f" not at the image's head {describe(migrations.heads)}; its output above says why")
+
+    lock.verify("seed decision")
     site_has_row, user_exists = postgres.instance_contents()
     if site_has_row or user_exists:
         log(f"the instance has data (site row: {'yes' if site_has_row else 'no'},"
             f" user: {'yes' if user_exists else 'no'}); not seeding")
         return
     log("first install (no site row and no user): seeding")
-    run_step("seed", seed_command)
+    run_step("seed", SEED_COMMAND)
     site_has_row, _ = postgres.instance_contents()
     if not site_has_row:
         raise GateFailure(
@@ -275,24 +660,76 @@ def initialise(postgres, cache, timeout_seconds, retry_interval, migrate_command
             " (init-db refuses without alembic_version and on a database not encoded in UTF8)")
 
 
+def restore(postgres, lock, migrations, backups):
+    path, revision = backups.to_restore(migrations)
+    others = postgres.other_sessions([lock.backend_pid])
+    if others:
+        raise GateFailure(
+            f"{len(others)} other session(s) are connected to the database: {', '.join(others)}. Scale the web, worker"
+            " and notifications Deployments to 0 and suspend the CronJobs first (docs/operations.md); nothing was changed")
+    log(f"restoring {path} (taken at revision {revision}) into {postgres.description}")
+    started = time.monotonic()
+    _, environment = postgres.client_tool([])
+    run_tool("restore check", ["pg_restore", "--list", path], environment, capture=True)
+    lock.verify("restore")
+    # pg_restore --clean would keep what a later migration added (tables the dump does not know),
+    # and the next `flask db upgrade` would then fail on them: the schema is emptied first.
+    postgres.query(lambda cursor: cursor.execute(CLEAR_SCHEMA))
+    argv, environment = postgres.client_tool(
+        ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"], [path])
+    run_tool("restore", argv, environment, explain=lambda _: (
+        f"the database's schema is now empty and {path} is unchanged: fix the cause above and run the restore again"))
+    log(f"restored in {time.monotonic() - started:.1f} s; the database is at revision {describe(postgres.revisions())}."
+        " Deploy an image whose migrations know this revision and run `pulumi up`")
+
+
+def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups):
+    deadline = time.monotonic() + timeout_seconds
+    dependencies = (postgres, cache) if mode == "migrate" else (postgres,)
+    log(f"{mode}: waiting up to {timeout_seconds:g} s for {' and '.join(d.description for d in dependencies)}"
+        f" and the migration lock (an attempt every {retry_interval:g} s)")
+    for dependency in dependencies:
+        wait_until_ready(dependency, deadline, timeout_seconds, retry_interval)
+    migrations = Migrations(migrations_directory)
+    lock = MigrationLock(postgres)
+    try:
+        lock.acquire(deadline, timeout_seconds, retry_interval)
+        if mode == "migrate":
+            migrate(postgres, lock, migrations, backups)
+        elif mode == "backup":
+            revisions = postgres.revisions()
+            backups.take(postgres, lock, revisions)
+        else:
+            restore(postgres, lock, migrations, backups)
+    finally:
+        lock.release()
+
+
 def stop_on_sigterm(_signum, _frame):
     raise Terminated()
 
 
-def main():
+def main(arguments):
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        postgres = Postgres(read_required("DATABASE_URL"))
-        cache = Redis(read_required("CACHE_REDIS_URL"))
+        if len(arguments) > 1 or (arguments and arguments[0] not in MODES):
+            raise ConfigurationError(f"unknown arguments {arguments}; expected one of {', '.join(MODES)}, or none for migrate")
+        mode = arguments[0] if arguments else "migrate"
+        postgres = Postgres(read_required("DATABASE_URL"), mode)
+        cache = Redis(read_required("CACHE_REDIS_URL")) if mode == "migrate" else None
         timeout_seconds = read_seconds("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", DEFAULT_DEPENDENCY_TIMEOUT_SECONDS)
         retry_interval = read_seconds("DB_INIT_RETRY_INTERVAL_SECONDS", DEFAULT_RETRY_INTERVAL_SECONDS)
-        migrate_command = read_command("DB_INIT_MIGRATE_COMMAND", DEFAULT_MIGRATE_COMMAND)
-        seed_command = read_command("DB_INIT_SEED_COMMAND", DEFAULT_SEED_COMMAND)
+        migrations_directory = os.environ.get("DB_INIT_MIGRATIONS_DIRECTORY", "").strip() or DEFAULT_MIGRATIONS_DIRECTORY
+        backup_directory = os.environ.get("DB_INIT_BACKUP_DIRECTORY", "").strip()
+        if not backup_directory and mode != "migrate":
+            raise ConfigurationError(f"DB_INIT_BACKUP_DIRECTORY is not set; {mode} needs the backup volume")
+        keep = read_count("DB_INIT_BACKUP_KEEP", DEFAULT_BACKUP_KEEP)
+        backups = Backups(backup_directory, keep) if backup_directory else None
     except ConfigurationError as error:
         print(f"db-init: configuration error: {error}", file=sys.stderr, flush=True)
         return 2
     try:
-        initialise(postgres, cache, timeout_seconds, retry_interval, migrate_command, seed_command)
+        run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups)
     except GateFailure as error:
         print(f"db-init: FAILED: {error}", file=sys.stderr, flush=True)
         return 1
@@ -304,4 +741,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,63 @@
+using PieFed.Infra.Configuration;
+using PieFed.Infra.Scripts;
+using Pulumi;
+
+namespace PieFed.Infra.Components;
+
+public sealed class DatabaseBackupsArgs : ResourceArgs
+{
+    public required Input<string> Namespace { get; init; }
+
+    public required AppRuntime Runtime { get; init; }
+
+    public required MigrationGate Gate { get; init; }
+
+    public required BackupStore Store { get; init; }
+
+    /// <summary>A cron schedule, or null when scheduled backups are disabled.</summary>
+    public required string? Schedule { get; init; }
+
+    public required ResourceSettings Resources { get; init; }
+}
+
+/// <summary>
+/// The scheduled backup, gated like every other run of PieFed's code, and the template of the
+/// restore Job: a CronJob that never runs by itself, from which an operator creates the one-off Job
+/// (docs/operations.md, "Restoring a backup"). The restore is not gated: it is what an operator
+/// runs when this release's migration cannot complete.
+/// </summary>
+public sealed class DatabaseBackups : ComponentResource
+{
+    public const string BackupCronJobName = "piefed-db-backup";
+    public const string RestoreCronJobName = "piefed-db-restore";
+
+    /// <summary>February 31st: the restore's template is never scheduled, even if someone resumes it.</summary>
+    private const string Never = "0 0 31 2 *";
+
+    public DatabaseBackups(string name, DatabaseBackupsArgs args, ComponentResourceOptions? options = null)
+        : base("piefed:data:DatabaseBackups", name, options)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var names = new List<Output<string>>();
+
+        if (args.Schedule is { } schedule)
+        {
+            var backup = args.Runtime.Container("db-backup", [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "backup"], args.Resources, mountsMedia: false);
+            backup.VolumeMounts.Add(AppRuntime.ScriptsMount());
+            var spec = args.Gate.Spec(args.Runtime, backup, mountsMedia: false);
+            args.Store.Attach(backup, spec.Volumes);
+            names.Add(ScheduledTasks.CronJob($"{name}-scheduled", BackupCronJobName, args.Namespace, Labels.For("db-backup"), schedule, spec, this)
+                .Metadata.Apply(m => m.Name));
+        }
+
+        var restore = args.Runtime.Container("db-restore", [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "restore"], args.Resources, mountsMedia: false);
+        var restoreSpec = args.Runtime.StandaloneSpec(restore, args.Store);
+        names.Add(ScheduledTasks.CronJob($"{name}-restore", RestoreCronJobName, args.Namespace, Labels.For("db-restore"), Never, restoreSpec, this, suspend: true)
+            .Metadata.Apply(m => m.Name));
+
+        CronJobNames = Output.All(names);
+        RegisterOutputs(new Dictionary<string, object?> { ["cronJobNames"] = CronJobNames });
+    }
+
+    public Output<System.Collections.Immutable.ImmutableArray<string>> CronJobNames { get; }
+}
