@@ -1,0 +1,143 @@
+using System.Runtime.Versioning;
+using System.Text.Json.Nodes;
+using PieFed.Infra.Scripts;
+using PieFed.Infra.Tests.Support;
+using static PieFed.Infra.Tests.Support.StackRun;
+
+namespace PieFed.Infra.Tests.MigrationGate;
+
+/// <summary>
+/// PieFed's containers exactly as the program declares them for the production stack (command,
+/// working directory, the environment ConfigMap, the container's own variables, the scripts the
+/// ConfigMap ships), run as processes in a <see cref="StandInImage"/> against the real PostgreSQL
+/// and Redis. The cluster is stood in for where it cannot exist here: the Secret's keys point at the
+/// test servers and the backup volume's mount path at a temporary directory.
+/// </summary>
+[Collection(MigrationGateProcesses.Name)]
+[SupportedOSPlatform("linux")]
+public sealed class DeclaredContainersTests : IAsyncLifetime
+{
+    private readonly StandInImage _image = StandInImage.Create();
+    private readonly string _backupVolume = Directory.CreateTempSubdirectory("piefed-backup-volume-").FullName;
+    private TestDatabase? _database;
+    private TestRedis? _redis;
+    private StackRun? _run;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await TestRedis.ConnectAsync();
+        _database = await TestDatabase.CreateAsync();
+        _run = await ProgramAsync(StackConfig.Prod);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+
+        _image.Dispose();
+        Directory.Delete(_backupVolume, recursive: true);
+    }
+
+    [Fact]
+    public async Task MigrationJob_AsDeclared_CompletesAFirstInstall()
+    {
+        var output = await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
+
+        Assert.Contains("STANDIN-SEED: inserted the site row", output, StringComparison.Ordinal);
+        Assert.Equal(["PieFed"], await _database!.QueryColumnAsync("SELECT name FROM site"));
+    }
+
+    [Fact]
+    public async Task EveryScheduledTask_AsDeclared_IsACommandPieFedKnows()
+    {
+        await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
+        var tasks = _run.OfType(CronJobType).Where(c => c.Inputs.Str("metadata.labels['app.kubernetes.io/component']") == "scheduled-task").ToList();
+        Assert.Equal(6, tasks.Count);
+
+        foreach (var task in tasks)
+        {
+            var output = await RunAsync(task.Inputs.At("spec.jobTemplate.spec.template.spec")!);
+            Assert.Contains("STANDIN-PIEFED:", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ScheduledBackupAndRestoreTemplate_AsDeclared_BringBackWhatWasDumped()
+    {
+        await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
+        await _database!.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
+
+        await RunAsync(CronJob("piefed-db-backup"));
+        Assert.Single(Directory.GetFiles(_backupVolume, "piefed-*.dump"));
+        await _database.ExecuteAsync("DELETE FROM \"user\" WHERE user_name = 'bob'");
+        await RunAsync(CronJob("piefed-db-restore"));
+
+        Assert.Equal(["alice", "bob"], await _database.QueryColumnAsync("SELECT user_name FROM \"user\" ORDER BY id"));
+    }
+
+    private JsonNode CronJob(string name)
+        => Assert.Single(_run!.OfType(CronJobType), c => c.Inputs.Str("metadata.name") == name).Inputs.At("spec.jobTemplate.spec.template.spec")!;
+
+    /// <summary>Runs the pod's main container to completion and returns its output.</summary>
+    private async Task<string> RunAsync(JsonNode pod)
+    {
+        var container = Assert.Single(pod.Objects("containers"));
+        Assert.Equal("/app", container.Str("workingDir"));
+        var command = container.Array("command").Select(c => c!.GetValue<string>()).ToArray();
+        var environment = Environment(container);
+
+        (string Text, string FileName) script;
+        string[] arguments;
+        if (command[0] == "python3")
+        {
+            var fileName = Path.GetFileName(command[1]);
+            Assert.Equal($"{MigrationScripts.MountPath}/{fileName}", command[1]);
+            script = (Scripts().Str($"data['{fileName}']")!, fileName);
+            arguments = command[2..];
+        }
+        else
+        {
+            Assert.Equal("flask", command[0]);
+            script = ("from flask.cli import main\n\nmain()\n", "flask_cli.py");
+            arguments = command[1..];
+        }
+
+        await using var process = ScriptProcess.Start(script.Text, script.FileName, environment, _image.AppDirectory, arguments);
+        await OutputAssert.ExitsWith(0, process, DbInit.HardTimeout);
+        return process.Output;
+    }
+
+    private Dictionary<string, string> Environment(JsonObject container)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var configMapName = container.Objects("envFrom").Single(e => e.At("configMapRef") is not null).Str("configMapRef.name")!;
+        var configMap = Assert.Single(_run!.OfType(ConfigMapType), c => configMapName.StartsWith(c.Name + "-", StringComparison.Ordinal));
+        foreach (var (name, value) in configMap.Inputs.At("data")!.AsObject())
+        {
+            environment[name] = value!.GetValue<string>();
+        }
+
+        var secretKeys = _run.Single(SecretType).Inputs.At("stringData")!.AsObject().Select(p => p.Key).ToList();
+        Assert.Equal(["CACHE_REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "SECRET_KEY"], secretKeys.Order());
+        environment["SECRET_KEY"] = "a-test-secret-key-that-is-long-enough-to-sign";
+        environment["DATABASE_URL"] = _database!.SqlAlchemyUrl();
+        environment["CACHE_REDIS_URL"] = _redis!.Url();
+        environment["CELERY_BROKER_URL"] = _redis.Url();
+
+        var backupMount = container.Objects("volumeMounts").SingleOrDefault(m => m.Str("name") == "backups")?.Str("mountPath");
+        foreach (var variable in container.Objects("env").Where(e => e.Str("value") is not null))
+        {
+            var value = variable.Str("value")!;
+            environment[variable.Str("name")!] = backupMount is not null && value == backupMount ? _backupVolume : value;
+        }
+
+        environment["PATH"] = _image.SearchPath;
+        environment["HOSTNAME"] = container.Str("name")!;
+        return environment;
+    }
+
+    private JsonObject Scripts() => Assert.Single(_run!.OfType(ConfigMapType), c => c.Name == "piefed-config-scripts").Inputs;
+}
