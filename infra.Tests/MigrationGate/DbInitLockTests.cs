@@ -138,17 +138,7 @@ public sealed class DbInitLockTests : IAsyncLifetime
     /// <summary>Takes the migration lock in a session of the test's own, named like another run.</summary>
     private async Task<NpgsqlConnection> HoldLockAsync(string applicationName)
     {
-        var builder = new NpgsqlConnectionStringBuilder(
-            System.Environment.GetEnvironmentVariable("PIEFED_TEST_POSTGRES") is { Length: > 0 } configured
-                ? configured
-                : "Host=127.0.0.1;Port=5432;Username=piefed_test;Password=piefed_test")
-        {
-            Database = Database.Name,
-            ApplicationName = applicationName,
-            Pooling = false,
-        };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync();
+        var connection = await Database.ConnectAsync(applicationName);
         await using var command = new NpgsqlCommand(string.Create(CultureInfo.InvariantCulture, $"SELECT pg_advisory_lock({LockClass}, 1)"), connection);
         await command.ExecuteNonQueryAsync();
         return connection;

@@ -95,6 +95,14 @@ public sealed class TestDatabase : IAsyncDisposable
         return values;
     }
 
+    /// <summary>A session of the test's own on this database, named like an app's connection would be.</summary>
+    public async Task<NpgsqlConnection> ConnectAsync(string applicationName)
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_admin.ConnectionString) { Database = Name, ApplicationName = applicationName }.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
     public async Task<bool> TableExistsAsync(string table) =>
         await QueryAsync<bool>($"SELECT to_regclass('public.\"{table}\"') IS NOT NULL");
 

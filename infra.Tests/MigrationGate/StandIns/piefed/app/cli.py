@@ -2,7 +2,7 @@
 
 init-db behaves like upstream's where it matters to the migration Job: it refuses (prints, exits 0)
 without alembic_version or on a database not encoded in UTF8; otherwise it drops and rebuilds every
-model table, commits, spends a moment on what upstream spends it on (downloading block lists with 1 s
+model table from the image's own models (here: its migrations' SCHEMA), commits, spends a moment on what upstream spends it on (downloading block lists with 1 s
 timeouts), then writes the site row with a new key. A second seed therefore replaces the key and
 deletes whatever was written in between, and a test sees it. The scheduled commands only check that
 the schema is there, which is all the tests ask of them.
@@ -13,6 +13,7 @@ import secrets
 import time
 
 import click
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from app import db
@@ -29,15 +30,13 @@ SCHEDULED_COMMANDS = (
     "populate_community_search",
 )
 
-CREATE_MODEL_TABLES = """
-CREATE TABLE site (id serial PRIMARY KEY, name text NOT NULL, private_key text NOT NULL);
-CREATE TABLE "user" (id serial PRIMARY KEY, user_name text NOT NULL UNIQUE);
-CREATE TABLE community (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
-CREATE TABLE post (id serial PRIMARY KEY, community_id integer NOT NULL REFERENCES community (id),
-                   user_id integer NOT NULL REFERENCES "user" (id), title text NOT NULL, score integer NOT NULL DEFAULT 0);
-CREATE TABLE post_reply (id serial PRIMARY KEY, post_id integer NOT NULL REFERENCES post (id),
-                         user_id integer NOT NULL REFERENCES "user" (id), body text NOT NULL);
-"""
+
+def model_schema():
+    """The image's models as DDL: its migrations' SCHEMA statements from base to head, so that an older image
+    rebuilds the tables it knows, like upstream's db.create_all() from that image's models."""
+    script = ScriptDirectory("migrations")
+    revisions = reversed(list(script.walk_revisions()))
+    return [revision.module.SCHEMA for revision in revisions if hasattr(revision.module, "SCHEMA")]
 
 
 def register(app):
@@ -56,7 +55,8 @@ def register(app):
             raise click.UsageError("STANDIN-SEED: this stand-in only seeds non-interactively")
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS " + ", ".join(MODEL_TABLES) + " CASCADE"))
-            connection.execute(text(CREATE_MODEL_TABLES))
+            for statement in model_schema():
+                connection.execute(text(statement))
         print("STANDIN-SEED: dropped and rebuilt every model table", flush=True)
         time.sleep(SEED_DOWNLOAD_SECONDS)
         with db.engine.begin() as connection:

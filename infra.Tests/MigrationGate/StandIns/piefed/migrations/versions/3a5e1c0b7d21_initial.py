@@ -8,8 +8,8 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
-    op.execute("""
+# Also what the stand-in's init-db rebuilds the tables from, as upstream's rebuilds them from the models.
+SCHEMA = """
         CREATE TABLE site (id serial PRIMARY KEY, name text NOT NULL, private_key text NOT NULL);
         CREATE TABLE "user" (id serial PRIMARY KEY, user_name text NOT NULL UNIQUE);
         CREATE TABLE community (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
@@ -17,7 +17,11 @@ def upgrade():
                            user_id integer NOT NULL REFERENCES "user" (id), title text NOT NULL);
         CREATE TABLE post_reply (id serial PRIMARY KEY, post_id integer NOT NULL REFERENCES post (id),
                                  user_id integer NOT NULL REFERENCES "user" (id), body text NOT NULL);
-    """)
+"""
+
+
+def upgrade():
+    op.execute(SCHEMA)
     print("STANDIN-MIGRATE: applied 3a5e1c0b7d21 (initial)")
 
 

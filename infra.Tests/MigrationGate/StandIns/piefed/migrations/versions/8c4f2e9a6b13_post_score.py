@@ -8,8 +8,11 @@ branch_labels = None
 depends_on = None
 
 
+SCHEMA = "ALTER TABLE post ADD COLUMN score integer NOT NULL DEFAULT 0"
+
+
 def upgrade():
-    op.execute("ALTER TABLE post ADD COLUMN score integer NOT NULL DEFAULT 0")
+    op.execute(SCHEMA)
     print("STANDIN-MIGRATE: applied 8c4f2e9a6b13 (post score)")
 
 
