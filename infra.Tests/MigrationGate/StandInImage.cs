@@ -48,8 +48,7 @@ public sealed class StandInImage : IDisposable
     /// <summary>Plays an image from before the revision: its migration file is gone.</summary>
     public void RemoveRevision(string revision)
     {
-        var file = Assert.Single(Directory.GetFiles(VersionsDirectory, $"{revision}_*.py"));
-        File.Delete(file);
+        File.Delete(Directory.GetFiles(VersionsDirectory, $"{revision}_*.py").Single());
     }
 
     /// <summary>Ships a further revision whose upgrade runs <paramref name="upgradeBody"/> (Python, indented by four spaces).</summary>

@@ -29,7 +29,7 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public string Name { get; }
 
-    /// <summary>Where PostgreSQL really listens; a <see cref="TcpForwarder"/> may stand in front of it.</summary>
+    /// <summary>Where PostgreSQL really listens; a TcpForwarder may stand in front of it.</summary>
     public IPEndPoint ServerEndpoint => new(IPAddress.Parse(_admin.Host!), _admin.Port);
 
     /// <param name="encoding">UTF8, like every database PieFed supports; SQL_ASCII plays one it refuses.</param>
