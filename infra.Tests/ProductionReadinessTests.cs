@@ -148,16 +148,16 @@ public sealed class ProductionReadinessTests
     }
 
     [Fact]
-    public async Task Worker_LivenessIsRareAndShutdownIsGraceful()
+    public async Task Worker_ShutdownIsGracefulAndLivenessNeverGoesThroughTheBroker()
     {
         var run = await ProgramAsync(StackConfig.Prod.WithField("worker", "terminationGracePeriodSeconds", 600));
 
         var pod = run.Deployment("worker").Inputs.At("spec.template.spec")!;
         Assert.Equal(600, pod.At("terminationGracePeriodSeconds")!.GetValue<double>());
-        var liveness = pod.At("containers[0].livenessProbe")!;
-        Assert.Contains("inspect ping", string.Join(' ', liveness.Array("exec.command").Select(c => c!.GetValue<string>())), StringComparison.Ordinal);
-        Assert.True(liveness.At("periodSeconds")!.GetValue<double>() >= 120);
-        Assert.True(liveness.At("timeoutSeconds")!.GetValue<double>() >= 30);
+        var command = string.Join(' ', pod.Array("containers[0].livenessProbe.exec.command").Select(c => c!.GetValue<string>()));
+        Assert.StartsWith("python3 -c ", command, StringComparison.Ordinal);
+        Assert.DoesNotContain("celery", command, StringComparison.Ordinal);
+        Assert.DoesNotContain("import app", command, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -290,12 +290,13 @@ public sealed class ProductionReadinessTests
     }
 
     [Fact]
-    public async Task Protection_ProdProtectsNamespaceMediaAndBackupsOnly()
+    public async Task Protection_ProdProtectsNamespaceMediaBackupsAndTheGeneratedSecretKeyOnly()
     {
         var protectedResources = await ProtectedAsync(StackConfig.Prod);
 
         Assert.Equal(
             ["piefed-backups (kubernetes:core/v1:PersistentVolumeClaim)", "piefed-backups (piefed:data:BackupVolume)",
+             "piefed-config-secret-key (random:index/randomPassword:RandomPassword)",
              "piefed-media (kubernetes:core/v1:PersistentVolumeClaim)", "piefed-media (piefed:data:MediaVolume)",
              "piefed-namespace (kubernetes:core/v1:Namespace)", "piefed-namespace (piefed:core:AppNamespace)"],
             protectedResources);
@@ -308,14 +309,16 @@ public sealed class ProductionReadinessTests
     }
 
     [Fact]
-    public async Task Protection_DevWithProtectData_AlsoProtectsTheBundledDatabaseButNotRedis()
+    public async Task Protection_DevWithProtectData_AlsoProtectsTheBundledDatabaseAndEveryGeneratedPasswordButNotRedis()
     {
         var protectedResources = await ProtectedAsync(StackConfig.Dev.With("protectData", "true"));
 
         Assert.Contains("piefed-postgres (kubernetes:apps/v1:StatefulSet)", protectedResources);
         Assert.Contains("piefed-postgres-password (random:index/randomPassword:RandomPassword)", protectedResources);
+        Assert.Contains("piefed-redis-password (random:index/randomPassword:RandomPassword)", protectedResources);
+        Assert.Contains("piefed-config-secret-key (random:index/randomPassword:RandomPassword)", protectedResources);
         Assert.Contains("piefed-namespace (kubernetes:core/v1:Namespace)", protectedResources);
-        Assert.DoesNotContain(protectedResources, r => r.StartsWith("piefed-redis", StringComparison.Ordinal));
+        Assert.DoesNotContain(protectedResources, r => r.StartsWith("piefed-redis", StringComparison.Ordinal) && !r.StartsWith("piefed-redis-password", StringComparison.Ordinal));
         Assert.DoesNotContain(protectedResources, r => r.StartsWith("piefed-web", StringComparison.Ordinal));
     }
 

@@ -85,7 +85,8 @@ public sealed class StackInventoryTests
     {
         var run = await ProgramAsync(Config(stack));
 
-        Assert.Equal(["migrationJobName", "namespace", "webDeploymentName", "webServiceName", "workerDeploymentName"], run.Outputs.Keys.Order());
+        Assert.Equal(["kubernetesContext", "migrationJobName", "namespace", "webDeploymentName", "webServiceName", "workerDeploymentName"], run.Outputs.Keys.Order());
+        Assert.Equal(stack == "dev" ? "(the kubeconfig's current context)" : "piefed-prod", run.Outputs["kubernetesContext"]);
         Assert.Equal("piefed-web", await ValueAsync<string>(run.Outputs["webServiceName"]));
         Assert.Equal(stack == "dev" ? "piefed-dev" : "piefed", await ValueAsync<string>(run.Outputs["namespace"]));
         Assert.Equal("piefed-web", await ValueAsync<string>(run.Outputs["webDeploymentName"]));
@@ -105,7 +106,7 @@ public sealed class StackInventoryTests
         Assert.Equal(1, dev.Deployment("web").Inputs.At("spec.replicas")!.GetValue<double>());
         Assert.Equal(2, prod.Deployment("web").Inputs.At("spec.replicas")!.GetValue<double>());
         Assert.Equal(2, prod.Deployment("worker").Inputs.At("spec.replicas")!.GetValue<double>());
-        Assert.Equal("384Mi", dev.Deployment("web").Inputs.Str("spec.template.spec.containers[0].resources.requests.memory"));
+        Assert.Equal("448Mi", dev.Deployment("web").Inputs.Str("spec.template.spec.containers[0].resources.requests.memory"));
         Assert.Equal("1536Mi", prod.Deployment("worker").Inputs.Str("spec.template.spec.containers[0].resources.limits.memory"));
         Assert.Equal("600", dev.Single(JobType).Inputs.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
         Assert.Equal("900", prod.Single(JobType).Inputs.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));

@@ -62,7 +62,7 @@ public sealed class PieFedInstance : ComponentResource
             Namespace = ns.Name,
             Runtime = runtime,
             Migration = settings.Migration,
-            Resources = settings.Worker.Resources,
+            Resources = settings.Migration.Resources,
             BackupsBeforeMigration = settings.Backup.BeforeMigration ? backups!.Store : null,
         }, After([configuration, .. servers, .. Present(backups)]));
 
@@ -84,6 +84,7 @@ public sealed class PieFedInstance : ComponentResource
             Runtime = runtime,
             Gate = gate,
             DisruptionBudget = true,
+            TerminationGracePeriodSeconds = WebGracefulTimeoutSeconds + WebShutdownMarginSeconds,
         }, After(migration, rbac));
         var worker = new PieFedDeployment($"{name}-worker", new PieFedDeploymentArgs
         {
@@ -116,7 +117,7 @@ public sealed class PieFedInstance : ComponentResource
                 Gate = gate,
                 Store = backups.Store,
                 Schedule = settings.Backup.Schedule,
-                Resources = settings.Worker.Resources,
+                Resources = settings.Migration.Resources,
             }, After(migration, rbac));
         }
 
@@ -134,12 +135,19 @@ public sealed class PieFedInstance : ComponentResource
     /// <summary>What <c>pulumi stack output</c> shows: the names an operator types into kubectl.</summary>
     public IDictionary<string, object?> Outputs { get; }
 
+    /// <summary>How long gunicorn lets requests in flight finish after SIGTERM (its --graceful-timeout).</summary>
+    public const int WebGracefulTimeoutSeconds = 30;
+
+    /// <summary>The kubelet's SIGKILL must come after gunicorn's own deadline, never before it.</summary>
+    private const int WebShutdownMarginSeconds = 15;
+
     public static IReadOnlyList<string> WebCommand(WebSettings web)
         =>
         [
             "gunicorn", "--config", "gunicorn.conf.py",
             // gunicorn.conf.py counts the node's CPUs; the pod's share is what the operator configured.
             "--workers", web.GunicornWorkers.ToString(CultureInfo.InvariantCulture),
+            "--graceful-timeout", WebGracefulTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
             "--preload", "pyfedi:app",
         ];
 
@@ -156,39 +164,57 @@ public sealed class PieFedInstance : ComponentResource
         var container = runtime.Container("web", WebCommand(web), web.Resources);
         container.Ports.Add(new ContainerPortArgs { Name = WebEndpoint.PortName, ContainerPortValue = WebEndpoint.Port });
         // /health answers without touching the database; /health2 runs heavy queries and is never a probe.
-        container.StartupProbe = HealthProbe(periodSeconds: 5, failureThreshold: 60);
-        container.ReadinessProbe = HealthProbe(periodSeconds: 10, failureThreshold: 3);
-        container.LivenessProbe = HealthProbe(periodSeconds: 20, failureThreshold: 3);
+        // /health answers 6-9 s after gunicorn starts (measured with v1.7.7): the startup probe allows 5 minutes.
+        container.StartupProbe = HealthProbe(periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60);
+        // A saturated pod leaves the Service after 30 s of slow answers and comes back when it recovers ...
+        container.ReadinessProbe = HealthProbe(periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3);
+        // ... and is restarted only when it has not answered for 3 minutes, well past that.
+        container.LivenessProbe = HealthProbe(periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 6);
         return container;
     }
 
-    private static ProbeArgs HealthProbe(int periodSeconds, int failureThreshold)
+    private static ProbeArgs HealthProbe(int periodSeconds, int timeoutSeconds, int failureThreshold)
         => new()
         {
             HttpGet = new HTTPGetActionArgs { Path = "/health", Port = WebEndpoint.PortName },
             PeriodSeconds = periodSeconds,
-            TimeoutSeconds = 5,
+            TimeoutSeconds = timeoutSeconds,
             FailureThreshold = failureThreshold,
         };
 
     private static ContainerArgs WorkerContainer(AppRuntime runtime, WorkerSettings worker)
     {
         var container = runtime.Container("worker", WorkerCommand(worker), worker.Resources);
-        // A ping through the broker proves the worker still consumes; it is slow and costs the
-        // broker a round trip, so it runs rarely and is given time.
+        // Whether celery's pool is alive, read from /proc: no broker round trip (`celery inspect ping`
+        // failed during every Redis outage and restarted every worker) and no second app-importing
+        // process (~180 MiB for each ping, measured), so it fits the container's budget.
         container.LivenessProbe = new ProbeArgs
         {
-            Exec = new ExecActionArgs
-            {
-                Command = { "sh", "-c", "celery -A celery_worker_docker.celery inspect ping --destination \"celery@$HOSTNAME\" --timeout 20" },
-            },
-            InitialDelaySeconds = 120,
-            PeriodSeconds = 300,
-            TimeoutSeconds = 60,
+            Exec = new ExecActionArgs { Command = { "python3", "-c", WorkerPoolAlive } },
+            InitialDelaySeconds = 60,
+            PeriodSeconds = 60,
+            TimeoutSeconds = 10,
             FailureThreshold = 3,
         };
         return container;
     }
+
+    /// <summary>
+    /// Succeeds while PID 1 (celery's main process, which the container's command starts) has a
+    /// child that is not a zombie: the prefork pool. A worker whose pool died is restarted.
+    /// </summary>
+    internal const string WorkerPoolAlive = """
+        import os, sys
+
+        def stat(pid):
+            try:
+                return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                return ["X", "0"]
+
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+        sys.exit(0 if any(state != "Z" and parent == "1" for state, parent, *_ in map(stat, pids)) else 1)
+        """;
 
     private (ConnectionSecrets? Connections, Resource[] Servers) DataServices(string name, AppNamespace ns, PieFedSettings settings)
     {
@@ -222,6 +248,7 @@ public sealed class PieFedInstance : ComponentResource
                     DataPath = "/var/lib/postgresql/data",
                     Settings = bundled,
                     Resources = new ResourceSettings("100m", "256Mi", "1", "1Gi"),
+                    ProtectPassword = settings.ProtectData,
                 }, ProtectedAfter(settings.ProtectData, ns));
                 var redis = new BundledServer($"{name}-redis", new BundledServerArgs
                 {
@@ -236,6 +263,7 @@ public sealed class PieFedInstance : ComponentResource
                     DataPath = "/data",
                     Settings = bundled,
                     Resources = new ResourceSettings("50m", "64Mi", "500m", "256Mi"),
+                    ProtectPassword = settings.ProtectData,
                 }, After(ns));
                 var database = Output.Tuple(postgres.Host, postgres.Password).Apply(p =>
                     ConnectionUrls.Database(new DatabaseSettings(p.Item1, 5432, "piefed", "piefed", Output.CreateSecret(p.Item2), null)));

@@ -44,18 +44,26 @@ internal sealed class StackConfig
         {
             var fullKey = ((YamlScalarNode)key).Value!;
             var prefix = SettingsLoader.ConfigNamespace + ":";
-            if (!fullKey.StartsWith(prefix, StringComparison.Ordinal))
+            if (fullKey.StartsWith(prefix, StringComparison.Ordinal))
             {
-                throw new InvalidDataException($"{path}: {fullKey} is outside the {prefix} namespace the program reads.");
+                values[fullKey[prefix.Length..]] = ToJson(value);
             }
-
-            values[fullKey[prefix.Length..]] = ToJson(value);
+            else if (fullKey.StartsWith(KubernetesPrefix, StringComparison.Ordinal))
+            {
+                values[fullKey] = ToJson(value);
+            }
+            else
+            {
+                throw new InvalidDataException($"{path}: {fullKey} is outside the {prefix} and {KubernetesPrefix} namespaces the program reads.");
+            }
         }
 
         return new StackConfig(values.ToImmutable()) { StackName = stack };
     }
 
-    /// <summary>Sets (or, with null, removes) a top-level <c>piefed:</c> key.</summary>
+    private const string KubernetesPrefix = SettingsLoader.KubernetesConfigNamespace + ":";
+
+    /// <summary>Sets (or, with null, removes) a top-level <c>piefed:</c> key, or a <c>kubernetes:</c> key by its full name.</summary>
     public StackConfig With(string key, object? value)
         => new(value is null ? _values.Remove(key) : _values.SetItem(key, JsonSerializer.SerializeToNode(value)))
         {
@@ -97,7 +105,9 @@ internal sealed class StackConfig
     public PieFedSettings Settings()
     {
         var json = JsonNode.Parse(ToPulumiConfigJson())!.AsObject();
-        return SettingsLoader.Load(key => json[$"{SettingsLoader.ConfigNamespace}:{key}"]?.GetValue<string>());
+        return SettingsLoader.Load(
+            key => json[$"{SettingsLoader.ConfigNamespace}:{key}"]?.GetValue<string>(),
+            getKubernetes: key => json[$"{KubernetesPrefix}{key}"]?.GetValue<string>());
     }
 
     /// <summary>The keys as the CLI passes them: every value a string, structured ones as JSON text.</summary>
@@ -106,7 +116,7 @@ internal sealed class StackConfig
         var json = new JsonObject();
         foreach (var (key, value) in _values)
         {
-            json[$"{SettingsLoader.ConfigNamespace}:{key}"] = value switch
+            json[key.StartsWith(KubernetesPrefix, StringComparison.Ordinal) ? key : $"{SettingsLoader.ConfigNamespace}:{key}"] = value switch
             {
                 JsonValue scalar when scalar.TryGetValue<string>(out var text) => text,
                 null => null,

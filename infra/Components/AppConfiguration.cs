@@ -74,11 +74,12 @@ public sealed class AppConfiguration : ComponentResource
     /// <summary>The app's secrets, generated or from config, for stacks that do not bring their own Secret.</summary>
     private CoreV1.Secret AppSecret(string name, Input<string> ns, PieFedSettings settings, ConnectionSecrets connections, InputMap<string> labels)
     {
+        // A new SECRET_KEY logs every user out: only an explicit rotation may replace it (docs/operations.md).
         var secretKey = settings.SecretKey ?? new RandomPassword($"{name}-secret-key", new RandomPasswordArgs
         {
             Length = 64,
             Special = false,
-        }, new CustomResourceOptions { Parent = this }).Result;
+        }, new CustomResourceOptions { Parent = this, Protect = settings.ProtectData }).Result;
 
         var data = new InputMap<string>
         {
@@ -91,6 +92,11 @@ public sealed class AppConfiguration : ComponentResource
         {
             data.Add("S3_ACCESS_KEY", accessKey);
             data.Add("S3_ACCESS_SECRET", accessSecret);
+        }
+
+        foreach (var (variable, value) in settings.SecretEnvironment)
+        {
+            data.Add(variable, value);
         }
 
         return new CoreV1.Secret($"{name}-secrets", new SecretArgs

@@ -38,6 +38,9 @@ public sealed class BundledServerArgs : ResourceArgs
     public required BundledDataServices Settings { get; init; }
 
     public required ResourceSettings Resources { get; init; }
+
+    /// <summary>A replaced password would lock the app out of data that keeps the old one: protect it with the data.</summary>
+    public bool ProtectPassword { get; init; }
 }
 
 /// <summary>
@@ -54,7 +57,8 @@ public sealed class BundledServer : ComponentResource
         var childOptions = new CustomResourceOptions { Parent = this };
         var labels = Labels.For(args.Component);
 
-        Password = new RandomPassword($"{name}-password", new RandomPasswordArgs { Length = 32, Special = false }, childOptions).Result;
+        Password = new RandomPassword($"{name}-password", new RandomPasswordArgs { Length = 32, Special = false },
+            new CustomResourceOptions { Parent = this, Protect = args.ProtectPassword }).Result;
         var credentials = new CoreV1.Secret($"{name}-credentials", new SecretArgs
         {
             Metadata = new ObjectMetaArgs { Namespace = args.Namespace, Labels = labels },

@@ -18,6 +18,8 @@ internal static class Security
             RunAsUser = user,
             RunAsGroup = user,
             FsGroup = user,
+            // Without it the kubelet walks and re-owns the whole volume (all of media) at every pod start.
+            FsGroupChangePolicy = "OnRootMismatch",
             SeccompProfile = new SeccompProfileArgs { Type = "RuntimeDefault" },
         };
 

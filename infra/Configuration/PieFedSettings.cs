@@ -22,13 +22,15 @@ public sealed record PieFedSettings(
     DataServices DataServices,
     Output<string>? SecretKey,
     ImmutableSortedDictionary<string, string> ExtraEnvironment,
+    ImmutableSortedDictionary<string, Output<string>> SecretEnvironment,
     IngressSettings? Ingress,
     ImmutableArray<ScheduledTask> ScheduledTasks,
     MediaSettings Media,
     bool ProtectData,
     RenderSettings? Render,
     string? ExistingSecret,
-    AdoptionSettings Adoption);
+    AdoptionSettings Adoption,
+    ClusterSettings Cluster);
 
 public sealed record ImageSettings(string Repository, string Tag, string? Digest, string PullPolicy)
 {
@@ -42,7 +44,7 @@ public sealed record WebSettings(int Replicas, ResourceSettings Resources, int G
 
 public sealed record WorkerSettings(int Replicas, ResourceSettings Resources, int Concurrency, int TerminationGracePeriodSeconds);
 
-public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit);
+public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit, ResourceSettings Resources);
 
 /// <summary>Dumps of the database on a volume of their own: before every migration, and on a schedule.</summary>
 /// <param name="Schedule">A cron schedule, or null when scheduled backups are disabled.</param>
@@ -86,6 +88,11 @@ public sealed record S3Settings(string Region, string? Endpoint, string Bucket, 
 
 /// <summary>Write plain YAML for GitOps instead of talking to a cluster.</summary>
 public sealed record RenderSettings(string Directory, bool AllowPlaintextSecrets);
+
+/// <summary>The cluster the explicit Kubernetes provider talks to.</summary>
+/// <param name="Context">The kubeconfig context; null for the kubeconfig's current one (development only).</param>
+/// <param name="Kubeconfig">A kubeconfig path or its contents; null for the default ($KUBECONFIG or ~/.kube/config).</param>
+public sealed record ClusterSettings(string? Context, Output<string>? Kubeconfig);
 
 /// <summary>Taking over an instance deployed with the old YAML setup.</summary>
 /// <param name="LegacyNames">Use the old setup's object names where they differ (the RBAC's <c>piefed-init-checker</c>).</param>

@@ -31,12 +31,12 @@ public static partial class SettingsLoader
     private static readonly string[] WorkerFields = ["replicas", "resources", "concurrency", "terminationGracePeriodSeconds"];
     private static readonly string[] BundledFields = ["enabled", "postgresImage", "redisImage", "storageSize", "storageClass"];
     private static readonly string[] IngressFields = ["enabled", "className", "tlsSecretName", "annotations"];
-    private static readonly string[] MediaFields = ["storage", "size", "storageClass", "accessMode", "s3"];
+    private static readonly string[] MediaFields = ["storage", "size", "storageClass", "accessMode", "singleNode", "s3"];
     private static readonly string[] S3Fields = ["region", "endpoint", "bucket", "publicUrl"];
     private static readonly string[] RenderFields = ["directory", "allowPlaintextSecrets"];
     private static readonly string[] AdoptionFields = ["legacyNames", "upsertExistingObjects"];
     private static readonly string[] ExternalDataServiceKeys = ["database", "redis", "databasePassword", "redisPassword"];
-    private static readonly string[] AccessModes = ["ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
+    private static readonly string[] AccessModes = ["ReadWriteMany", "ReadWriteOnce"];
     private static readonly string[] MediaStorages = ["pvc", "s3"];
 
     /// <summary>Upstream's docker.cron, one CronJob each; a schedule of "disabled" leaves one out.</summary>
@@ -51,7 +51,7 @@ public static partial class SettingsLoader
     ];
     private static readonly string[] ResourcesFields = ["requests", "limits"];
     private static readonly string[] QuantityFields = ["cpu", "memory"];
-    private static readonly string[] MigrationFields = ["timeoutMinutes", "backoffLimit"];
+    private static readonly string[] MigrationFields = ["timeoutMinutes", "backoffLimit", "resources"];
     private static readonly string[] BackupFields = ["beforeMigration", "schedule", "keep", "size", "storageClass"];
     private const string DefaultBackupSchedule = "30 3 * * *";
     private static readonly string[] DatabaseFields = ["host", "port", "name", "user", "sslMode"];
@@ -63,13 +63,32 @@ public static partial class SettingsLoader
     private static readonly ResourceSettings DefaultWebResources = new("250m", "512Mi", "2", "1Gi");
     private static readonly ResourceSettings DefaultWorkerResources = new("250m", "512Mi", "2", "1Gi");
 
-    /// <summary>Reads the stack's configuration from Pulumi.</summary>
-    public static PieFedSettings Load() => Load(new Config(ConfigNamespace).Get);
+    /// <summary>
+    /// `flask db upgrade` and `init-db` boot the whole app once (a web worker's ~350 MiB, measured with
+    /// PieFed v1.7.7); pg_dump and pg_restore stream and need little. Its own setting, so that
+    /// resizing the workers never replaces the Job and re-runs a migration.
+    /// </summary>
+    private static readonly ResourceSettings DefaultMigrationResources = new("100m", "512Mi", "1", "1Gi");
+
+    /// <summary>The Kubernetes provider's own configuration namespace, which Pulumi users set the cluster in.</summary>
+    public const string KubernetesConfigNamespace = "kubernetes";
+
+    /// <summary>Reads the stack's configuration from Pulumi: secret keys through its secret API.</summary>
+    public static PieFedSettings Load()
+    {
+        var config = new Config(ConfigNamespace);
+        var kubernetes = new Config(KubernetesConfigNamespace);
+        return Load(config.Get, key => Reveal(config.GetSecret(key)), key => key == "kubeconfig" ? Reveal(kubernetes.GetSecret(key)) : kubernetes.Get(key));
+    }
 
     /// <param name="get">The raw value of <c>piefed:&lt;key&gt;</c>, or null when the key is unset.</param>
-    public static PieFedSettings Load(Func<string, string?> get)
+    /// <param name="getSecret">The same for the keys that hold secrets; by default <paramref name="get"/>.</param>
+    /// <param name="getKubernetes">The raw value of <c>kubernetes:&lt;key&gt;</c>; by default every key is unset.</param>
+    public static PieFedSettings Load(Func<string, string?> get, Func<string, string?>? getSecret = null, Func<string, string?>? getKubernetes = null)
     {
         ArgumentNullException.ThrowIfNull(get);
+        getSecret ??= get;
+        getKubernetes ??= _ => null;
         var errors = new List<string>();
 
         var environment = ReadEnvironment(get("environment"), errors);
@@ -83,18 +102,20 @@ public static partial class SettingsLoader
         var backup = ReadBackup(Section(get, "backup", BackupFields, errors), environment);
         var existingSecret = ReadScalar(get, "existingSecret", null, DnsSubdomain().IsMatch,
             "the name of a Secret in the namespace holding SECRET_KEY, DATABASE_URL, CACHE_REDIS_URL and CELERY_BROKER_URL", errors);
-        var dataServices = ReadDataServices(get, existingSecret is not null, errors);
-        var secretKey = ReadSecretKey(get("secretKey"), errors);
+        var dataServices = ReadDataServices(get, getSecret, existingSecret is not null, errors);
+        var secretKey = ReadSecretKey(getSecret("secretKey"), errors);
         var extraEnvironment = ReadExtraEnvironment(Section(get, "env", [], errors), errors);
+        var secretEnvironment = ReadSecretEnvironment(Section(getSecret, "secretEnv", [], errors), extraEnvironment, existingSecret, errors);
         var ingress = ReadIngress(Section(get, "ingress", IngressFields, errors));
         var scheduledTasks = ReadScheduledTasks(Section(get, "cron", [.. UpstreamSchedule.Select(t => t.Key)], errors));
-        var media = ReadMedia(Section(get, "media", MediaFields, errors), get, existingSecret is not null, errors);
+        var media = ReadMedia(Section(get, "media", MediaFields, errors), getSecret, existingSecret is not null, errors);
         var protectData = ReadBoolean(get, "protectData", environment == DeploymentEnvironment.Production, errors);
         var render = ReadRender(Section(get, "render", RenderFields, errors));
+        var cluster = ReadCluster(getKubernetes, environment, render, errors);
         var adoptionSection = Section(get, "adoption", AdoptionFields, errors);
         var adoption = new AdoptionSettings(adoptionSection.Bool("legacyNames", false), adoptionSection.Bool("upsertExistingObjects", false));
 
-        if (existingSecret is not null && get("secretKey") is not null)
+        if (existingSecret is not null && getSecret("secretKey") is not null)
         {
             errors.Add($"{ConfigNamespace}:secretKey is set while {ConfigNamespace}:existingSecret is; expected SECRET_KEY in the Secret \"{existingSecret}\" only.");
         }
@@ -115,7 +136,7 @@ public static partial class SettingsLoader
 
         return new PieFedSettings(
             environment!.Value, ns!, serverName!, image!, web, worker, migration, backup, dataServices!, secretKey, extraEnvironment,
-            ingress, scheduledTasks, media!, protectData, render, existingSecret, adoption);
+            secretEnvironment, ingress, scheduledTasks, media!, protectData, render, existingSecret, adoption, cluster);
     }
 
     private static ConfigSection Section(Func<string, string?> get, string key, IReadOnlyCollection<string> fields, List<string> errors)
@@ -243,7 +264,8 @@ public static partial class SettingsLoader
     private static MigrationSettings ReadMigration(ConfigSection section)
         => new(
             TimeSpan.FromMinutes(section.Int("timeoutMinutes", 10, 1, 120)),
-            section.Int("backoffLimit", 3, 0, 20));
+            section.Int("backoffLimit", 3, 0, 20),
+            ReadResources(section, DefaultMigrationResources));
 
     private static BackupSettings ReadBackup(ConfigSection section, DeploymentEnvironment? environment)
     {
@@ -258,13 +280,14 @@ public static partial class SettingsLoader
             section.String("storageClass", null, DnsSubdomain().IsMatch, StorageClassAllowed));
     }
 
-    private static DataServices? ReadDataServices(Func<string, string?> get, bool inExistingSecret, List<string> errors)
+    private static DataServices? ReadDataServices(Func<string, string?> get, Func<string, string?> getSecret, bool inExistingSecret, List<string> errors)
     {
         var bundled = Section(get, "bundledServices", BundledFields, errors);
         var isBundled = bundled.Bool("enabled", false);
+        bool IsSet(string key) => (key.EndsWith("Password", StringComparison.Ordinal) ? getSecret : get)(key) is not null;
         if (inExistingSecret)
         {
-            foreach (var key in ExternalDataServiceKeys.Where(k => get(k) is not null))
+            foreach (var key in ExternalDataServiceKeys.Where(IsSet))
             {
                 errors.Add($"{ConfigNamespace}:{key} is set while {ConfigNamespace}:existingSecret is; expected the connection URLs in that Secret only.");
             }
@@ -279,12 +302,12 @@ public static partial class SettingsLoader
 
         if (!isBundled)
         {
-            var database = ReadDatabase(Section(get, "database", DatabaseFields, errors), get("databasePassword"), errors);
-            var redis = ReadRedis(Section(get, "redis", RedisFields, errors), get("redisPassword"), errors);
+            var database = ReadDatabase(Section(get, "database", DatabaseFields, errors), getSecret("databasePassword"), errors);
+            var redis = ReadRedis(Section(get, "redis", RedisFields, errors), getSecret("redisPassword"), errors);
             return database is null || redis is null ? null : new ExternalDataServices(database, redis);
         }
 
-        foreach (var key in ExternalDataServiceKeys.Where(k => get(k) is not null))
+        foreach (var key in ExternalDataServiceKeys.Where(IsSet))
         {
             errors.Add($"{ConfigNamespace}:{key} is set while {bundled.Path}.enabled is true; expected either bundled servers or external ones: remove one of the two.");
         }
@@ -365,6 +388,11 @@ public static partial class SettingsLoader
             {
                 errors.Add($"{section.Path}.{name} is set by the program itself; expected none of {string.Join(", ", ReservedEnvironmentVariables.Order(StringComparer.Ordinal))} (use the dedicated settings instead).");
             }
+            else if (SecretVariableName().IsMatch(name))
+            {
+                errors.Add($"{section.Path}.{name} looks like a secret, and {section.Path} lands in a ConfigMap that anyone who may read ConfigMaps can read;"
+                    + $" expected it in {ConfigNamespace}:secretEnv instead: `pulumi config set --secret --path '{ConfigNamespace}:secretEnv.{name}' <value>`.");
+            }
             else
             {
                 result[name] = value;
@@ -373,6 +401,66 @@ public static partial class SettingsLoader
 
         return result.ToImmutable();
     }
+
+    /// <summary>Environment variables that go into the app's Secret, never a ConfigMap (mail password, Sentry DSN, ...).</summary>
+    private static ImmutableSortedDictionary<string, Output<string>> ReadSecretEnvironment(
+        ConfigSection section, ImmutableSortedDictionary<string, string> plain, string? existingSecret, List<string> errors)
+    {
+        var result = ImmutableSortedDictionary.CreateBuilder<string, Output<string>>(StringComparer.Ordinal);
+        foreach (var (name, value) in section.StringMap())
+        {
+            if (!EnvironmentVariableName().IsMatch(name))
+            {
+                errors.Add($"{section.Path}.{name} is not a valid environment variable name; expected upper-case letters, digits and '_', not starting with a digit.");
+            }
+            else if (ReservedEnvironmentVariables.Contains(name))
+            {
+                errors.Add($"{section.Path}.{name} is set by the program itself; expected none of {string.Join(", ", ReservedEnvironmentVariables.Order(StringComparer.Ordinal))}.");
+            }
+            else if (plain.ContainsKey(name))
+            {
+                errors.Add($"{section.Path}.{name} is also set in {ConfigNamespace}:env; expected it in one of the two.");
+            }
+            else if (existingSecret is not null)
+            {
+                errors.Add($"{section.Path}.{name} is set while {ConfigNamespace}:existingSecret is; expected {name} in the Secret \"{existingSecret}\" that you manage.");
+            }
+            else
+            {
+                result[name] = Output.CreateSecret(value);
+            }
+        }
+
+        return result.ToImmutable();
+    }
+
+    /// <summary>
+    /// The cluster the stack deploys to. An explicit Kubernetes provider reads neither
+    /// <c>kubernetes:context</c> nor <c>kubernetes:kubeconfig</c> by itself (only the default provider
+    /// does), so the program passes them on; production refuses to rely on whatever context the
+    /// shell happens to point at.
+    /// </summary>
+    private static ClusterSettings ReadCluster(Func<string, string?> getKubernetes, DeploymentEnvironment? environment, RenderSettings? render, List<string> errors)
+    {
+        var context = getKubernetes("context");
+        var kubeconfig = getKubernetes("kubeconfig");
+        if (context is { Length: 0 } || (context is not null && string.IsNullOrWhiteSpace(context)))
+        {
+            errors.Add($"{KubernetesConfigNamespace}:context: an empty context is not allowed; expected the name of a context in your kubeconfig.");
+            context = null;
+        }
+        else if (context is null && environment == DeploymentEnvironment.Production && render is null)
+        {
+            errors.Add($"{KubernetesConfigNamespace}:context is required in production; expected the name of the production cluster's context in your kubeconfig"
+                + $" (`pulumi config set {KubernetesConfigNamespace}:context <name>`), so that `pulumi up` never deploys production to whatever cluster the current context points at.");
+        }
+
+        return new ClusterSettings(context, string.IsNullOrWhiteSpace(kubeconfig) ? null : Output.CreateSecret(kubeconfig));
+    }
+
+    /// <summary>Config values are known when the program starts; the settings keep them as Pulumi secrets.</summary>
+    private static string? Reveal(Output<string>? secret)
+        => secret is null ? null : Pulumi.Utilities.OutputUtilities.GetValueAsync(secret).GetAwaiter().GetResult();
 
     private static RenderSettings? ReadRender(ConfigSection section)
     {
@@ -411,12 +499,19 @@ public static partial class SettingsLoader
         return tasks.ToImmutable();
     }
 
-    private static MediaSettings? ReadMedia(ConfigSection section, Func<string, string?> get, bool keysInExistingSecret, List<string> errors)
+    private static MediaSettings? ReadMedia(ConfigSection section, Func<string, string?> getSecret, bool keysInExistingSecret, List<string> errors)
     {
         var storage = section.String("storage", "pvc", MediaStorages.Contains, OneOf(MediaStorages));
         var size = section.String("size", "10Gi", IsMemoryQuantity, "a storage quantity such as \"20Gi\"")!;
         var storageClass = section.String("storageClass", null, DnsSubdomain().IsMatch, StorageClassAllowed);
-        var accessMode = section.String("accessMode", "ReadWriteMany", AccessModes.Contains, OneOf(AccessModes) + " (web and worker both write media)")!;
+        var accessMode = section.String("accessMode", "ReadWriteMany", AccessModes.Contains,
+            OneOf(AccessModes) + " (web, worker and the scheduled tasks all mount media at once, so ReadWriteOncePod would leave all but one pod waiting for ever)")!;
+        var singleNode = section.Bool("singleNode", false);
+        if (accessMode == "ReadWriteOnce" && !singleNode && storage is not "s3")
+        {
+            section.Error("accessMode", "\"ReadWriteOnce\" attaches the volume to one node, and web, worker and the scheduled tasks mount it at once, so pods scheduled on"
+                + $" another node hang in ContainerCreating; expected \"ReadWriteMany\", or, on a single-node cluster (kind, k3d, minikube), {section.Path}.singleNode: true.");
+        }
         if (storage is not "s3")
         {
             if (section.Has("s3"))
@@ -434,8 +529,8 @@ public static partial class SettingsLoader
         var publicUrl = s3.String("publicUrl", null, v => !v.Contains("://", StringComparison.Ordinal) && !string.IsNullOrWhiteSpace(v),
             "the host (and path) media is served from, without scheme, e.g. \"media.example.org\"");
         // With an existing Secret, S3_ACCESS_KEY and S3_ACCESS_SECRET belong in it.
-        var accessKey = keysInExistingSecret ? null : RequiredSecret(get, "s3AccessKey", "the S3 access key id", errors);
-        var accessSecret = keysInExistingSecret ? null : RequiredSecret(get, "s3AccessSecret", "the S3 secret access key", errors);
+        var accessKey = keysInExistingSecret ? null : RequiredSecret(getSecret, "s3AccessKey", "the S3 access key id", errors);
+        var accessSecret = keysInExistingSecret ? null : RequiredSecret(getSecret, "s3AccessSecret", "the S3 secret access key", errors);
         return region is null || bucket is null || (!keysInExistingSecret && (accessKey is null || accessSecret is null))
             ? null
             : new MediaSettings(MediaStorage.S3, size, storageClass, accessMode, new S3Settings(region, endpoint, bucket, publicUrl, accessKey, accessSecret));
@@ -545,6 +640,10 @@ public static partial class SettingsLoader
 
     [GeneratedRegex("^[A-Z_][A-Z0-9_]*$")]
     private static partial Regex EnvironmentVariableName();
+
+    /// <summary>Names that hold credentials by convention (MAIL_PASSWORD, SENTRY_DSN, RECAPTCHA_PRIVATE_KEY, ...), public keys aside.</summary>
+    [GeneratedRegex("PASSWORD|PASSWD|SECRET|TOKEN|DSN|CREDENTIAL|PRIVATE_KEY|API_KEY|ACCESS_KEY")]
+    private static partial Regex SecretVariableName();
 
     [GeneratedRegex("^[0-9]+(\\.[0-9]{1,3})?m?$")]
     private static partial Regex CpuQuantity();
