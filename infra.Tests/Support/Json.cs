@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace PieFed.Infra.Tests.Support;
@@ -6,6 +8,9 @@ namespace PieFed.Infra.Tests.Support;
 /// <summary>Mock inputs as JSON, with keys sorted, so that tests can query them by path.</summary>
 internal static class Json
 {
+    /// <summary>Writes text as it is (no \u escapes), so that a search for a value finds it.</summary>
+    public static readonly JsonSerializerOptions Unescaped = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static JsonObject From(ImmutableDictionary<string, object> inputs) => (JsonObject)Node(inputs)!;
 
     private static JsonNode? Node(object? value) => value switch
