@@ -10,7 +10,7 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// </summary>
 [Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
-public sealed class DbInitBackupTests : IAsyncLifetime
+public sealed class DbInitBackupTests : StandInInstanceTest
 {
     private const string Initial = StandInImage.InitialRevision;
     private const string Head = StandInImage.HeadRevision;
@@ -18,29 +18,18 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     /// <summary>The tables whose content the restore must bring back exactly; every table's row count is compared too.</summary>
     private static readonly string[] ContentTables = ["\"user\"", "community", "post", "post_reply"];
 
-    private readonly StandInImage _image = StandInImage.Create();
     private readonly StandInImage _olderImage = StandInImage.Create();
     private readonly string _backups = Directory.CreateTempSubdirectory("piefed-backups-").FullName;
-    private TestDatabase? _database;
-    private TestRedis? _redis;
 
-    private TestDatabase Database => _database!;
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         _olderImage.RemoveRevision(Head);
-        _redis = await TestRedis.ConnectAsync();
-        _database = await TestDatabase.CreateAsync();
+        await base.InitializeAsync();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        _image.Dispose();
+        await base.DisposeAsync();
         _olderImage.Dispose();
         Directory.Delete(_backups, recursive: true);
     }
@@ -48,7 +37,7 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     [Fact]
     public async Task FirstInstall_HasNothingToBackUp()
     {
-        var output = await RunAsync(_image);
+        var output = await RunAsync(Image);
 
         Assert.Contains("no backup before migrating: the database has no schema yet", output, StringComparison.Ordinal);
         Assert.Empty(Dumps());
@@ -57,9 +46,9 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     [Fact]
     public async Task ReleaseWithNothingToMigrate_NeitherDumpsNorRunsTheMigration()
     {
-        await RunAsync(_image);
+        await RunAsync(Image);
 
-        var output = await RunAsync(_image);
+        var output = await RunAsync(Image);
 
         Assert.Contains($"the database is at the image's head {Head}: nothing to migrate", output, StringComparison.Ordinal);
         Assert.DoesNotContain("flask db upgrade", output, StringComparison.Ordinal);
@@ -72,7 +61,7 @@ public sealed class DbInitBackupTests : IAsyncLifetime
         await RunAsync(_olderImage);
         await WriteContentAsync();
 
-        await using var dbInit = Start(_image);
+        await using var dbInit = Start(Image);
 
         await OutputAssert.ExitsWith(0, dbInit, DbInit.HardTimeout);
         var dump = Assert.Single(Dumps());
@@ -99,7 +88,7 @@ public sealed class DbInitBackupTests : IAsyncLifetime
         await Database.CreateRoleAsync(role, "migrator-password");
         await Database.ExecuteAsync($"GRANT SELECT ON alembic_version, site, \"user\" TO \"{role}\"");
 
-        await using var dbInit = DbInit.Start(Database, _redis!, _image, databaseUrl: Database.SqlAlchemyUrl(username: role, password: "migrator-password"), backupDirectory: _backups);
+        await using var dbInit = DbInit.Start(Database, Redis, Image, databaseUrl: Database.SqlAlchemyUrl(username: role, password: "migrator-password"), backupDirectory: _backups);
 
         await OutputAssert.ExitsWith(1, dbInit, DbInit.HardTimeout);
         OutputAssert.Contains(dbInit, "permission denied for table");
@@ -112,7 +101,7 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     [Fact]
     public async Task EveryDump_KeepsOnlyTheNewestAndClearsUnfinishedOnes()
     {
-        await RunAsync(_image);
+        await RunAsync(Image);
         foreach (var stamp in new[] { "20250101T000000Z", "20250102T000000Z", "20250103T000000Z" })
         {
             await File.WriteAllTextAsync(Path.Combine(_backups, $"piefed-{stamp}-at-{Initial}.dump"), "an older dump");
@@ -121,7 +110,7 @@ public sealed class DbInitBackupTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(_backups, "piefed-20250104T000000Z-at-1.dump.partial"), "a run killed while dumping");
         await File.WriteAllTextAsync(Path.Combine(_backups, "notes.txt"), "not ours");
 
-        var output = await RunAsync(_image, "backup", keep: 2);
+        var output = await RunAsync(Image, "backup", keep: 2);
 
         var names = Directory.GetFiles(_backups).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(3, names.Count);
@@ -135,9 +124,9 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     [Fact]
     public async Task ScheduledBackup_NeedsNoRedisAndDumpsAtTheCurrentRevision()
     {
-        await RunAsync(_image);
+        await RunAsync(Image);
 
-        await using var backup = DbInit.Start(Database, _redis!, _image, "backup", backupDirectory: _backups, environment: new() { ["CACHE_REDIS_URL"] = null });
+        await using var backup = DbInit.Start(Database, Redis, Image, "backup", backupDirectory: _backups, environment: new() { ["CACHE_REDIS_URL"] = null });
 
         await OutputAssert.ExitsWith(0, backup, DbInit.HardTimeout);
         Assert.EndsWith($"-at-{Head}.dump", Assert.Single(Dumps()), StringComparison.Ordinal);
@@ -148,8 +137,8 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     public async Task ImageOlderThanTheDatabase_FailsAtOnceNamingBothRevisionsAndTheNewestBackupItCanRestore()
     {
         await RunAsync(_olderImage);
-        await RunAsync(_image);
-        await RunAsync(_image, "backup");
+        await RunAsync(Image);
+        await RunAsync(Image, "backup");
         // An instance whose data went, which must not be seeded by an image that cannot run it.
         await Database.ExecuteAsync("DELETE FROM site");
 
@@ -171,9 +160,9 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     public async Task Restore_AfterADestructiveChange_BringsBackEveryRowAndRemovesWhatCameLater()
     {
         // docs/operations.md, "Restoring a backup": the restore Job runs `db_init.py restore`.
-        await RunAsync(_image);
+        await RunAsync(Image);
         await WriteContentAsync();
-        await RunAsync(_image, "backup");
+        await RunAsync(Image, "backup");
         var counts = await RowCountsAsync();
         var contents = await ContentsAsync();
         await Database.ExecuteAsync("""
@@ -184,7 +173,7 @@ public sealed class DbInitBackupTests : IAsyncLifetime
             UPDATE alembic_version SET version_num = 'ffffffffffff';
             """);
 
-        var output = await RunAsync(_image, "restore");
+        var output = await RunAsync(Image, "restore");
 
         Assert.Contains("restored in", output, StringComparison.Ordinal);
         Assert.Equal(counts, await RowCountsAsync());
@@ -198,8 +187,8 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     {
         await RunAsync(_olderImage);
         await WriteContentAsync();
-        await RunAsync(_image);
-        await RunAsync(_image, "backup");
+        await RunAsync(Image);
+        await RunAsync(Image, "backup");
         await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('written-after-the-upgrade')");
 
         var output = await RunAsync(_olderImage, "restore");
@@ -215,13 +204,13 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     [Fact]
     public async Task Restore_WhileTheAppIsConnected_RefusesAndChangesNothing()
     {
-        await RunAsync(_image);
+        await RunAsync(Image);
         await WriteContentAsync();
-        await RunAsync(_image, "backup");
+        await RunAsync(Image, "backup");
         await Database.ExecuteAsync("DELETE FROM post_reply");
         await using var web = await Database.ConnectAsync("gunicorn piefed-web");
 
-        await using var restore = Start(_image, "restore");
+        await using var restore = Start(Image, "restore");
 
         await OutputAssert.ExitsWith(1, restore, DbInit.HardTimeout);
         OutputAssert.Contains(restore, "db-init: FAILED: 1 other session(s) are connected to the database: gunicorn piefed-web (pid");
@@ -230,7 +219,7 @@ public sealed class DbInitBackupTests : IAsyncLifetime
     }
 
     private ScriptProcess Start(StandInImage image, string? mode = null, int? keep = null)
-        => DbInit.Start(Database, _redis!, image, mode, backupDirectory: _backups,
+        => DbInit.Start(Database, Redis, image, mode, backupDirectory: _backups,
             environment: keep is null ? null : new() { ["DB_INIT_BACKUP_KEEP"] = keep.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) });
 
     private async Task<string> RunAsync(StandInImage image, string? mode = null, int? keep = null)

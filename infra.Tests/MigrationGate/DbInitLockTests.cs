@@ -12,31 +12,10 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// </summary>
 [Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
-public sealed class DbInitLockTests : IAsyncLifetime
+public sealed class DbInitLockTests : StandInInstanceTest
 {
-    private readonly StandInImage _image = StandInImage.Create();
-    private TestDatabase? _database;
-    private TestRedis? _redis;
-
-    private TestDatabase Database => _database!;
 
     public static TheoryData<int> Repetitions => [1, 2, 3];
-
-    public async Task InitializeAsync()
-    {
-        _redis = await TestRedis.ConnectAsync();
-        _database = await TestDatabase.CreateAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        _image.Dispose();
-    }
 
     [Theory]
     [MemberData(nameof(Repetitions))]
@@ -90,7 +69,7 @@ public sealed class DbInitLockTests : IAsyncLifetime
     public async Task LockHeldPastTheDeadline_FailsNamingTheHolderWithoutChangingAnything()
     {
         await using var holder = await HoldLockAsync("piefed-db-init migrate old-release-pod");
-        await using var dbInit = DbInit.Start(Database, _redis!, _image, dependencyTimeoutSeconds: 2);
+        await using var dbInit = DbInit.Start(Database, Redis, Image, dependencyTimeoutSeconds: 2);
 
         await OutputAssert.ExitsWith(1, dbInit, DbInit.HardTimeout);
         OutputAssert.Contains(dbInit, "waiting for the migration lock, held by 'piefed-db-init migrate old-release-pod' (PostgreSQL backend pid");
@@ -103,7 +82,7 @@ public sealed class DbInitLockTests : IAsyncLifetime
     public async Task LockReleasedWithinTheDeadline_TheWaitingRunGoesOn()
     {
         var holder = await HoldLockAsync("piefed-db-init migrate old-release-pod");
-        await using var dbInit = DbInit.Start(Database, _redis!, _image);
+        await using var dbInit = DbInit.Start(Database, Redis, Image);
         await dbInit.WaitForOutputAsync("waiting for the migration lock", DbInit.OutputTimeout);
 
         await holder.DisposeAsync();
@@ -116,12 +95,12 @@ public sealed class DbInitLockTests : IAsyncLifetime
     public async Task LockSessionLostDuringTheMigration_StopsBeforeTheSeedDecision()
     {
         // What a pooler that moved the session, or a restarted server, looks like to the run.
-        _image.AddRevision("510e51ee0001", StandInImage.HeadRevision, """
+        Image.AddRevision("510e51ee0001", StandInImage.HeadRevision, """
                 import time
                 print("STANDIN-MIGRATE: slow revision started", flush=True)
                 time.sleep(3)
             """);
-        await using var dbInit = DbInit.Start(Database, _redis!, _image, pod: "pod-a");
+        await using var dbInit = DbInit.Start(Database, Redis, Image, pod: "pod-a");
         await dbInit.WaitForOutputAsync("STANDIN-MIGRATE: slow revision started", DbInit.OutputTimeout);
 
         var terminated = await Database.QueryAsync<long>(
@@ -133,7 +112,7 @@ public sealed class DbInitLockTests : IAsyncLifetime
         OutputAssert.DoesNotContain(dbInit, "STANDIN-SEED");
     }
 
-    private ScriptProcess Start(string pod) => DbInit.Start(Database, _redis!, _image, pod: pod);
+    private ScriptProcess Start(string pod) => DbInit.Start(Database, Redis, Image, pod: pod);
 
     /// <summary>Takes the migration lock in a session of the test's own, named like another run.</summary>
     private async Task<NpgsqlConnection> HoldLockAsync(string applicationName)

@@ -12,34 +12,11 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// </summary>
 [Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
-public sealed class DbInitTests : IAsyncLifetime
+public sealed class DbInitTests : StandInInstanceTest
 {
     private static readonly TimeSpan HardTimeout = DbInit.HardTimeout;
     private static readonly TimeSpan OutputTimeout = DbInit.OutputTimeout;
 
-    private readonly StandInImage _image = StandInImage.Create();
-    private TestDatabase? _database;
-    private TestRedis? _redis;
-
-    private TestDatabase Database => _database!;
-
-    private TestRedis Redis => _redis!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await TestRedis.ConnectAsync();
-        _database = await TestDatabase.CreateAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        _image.Dispose();
-    }
 
     [Fact]
     public async Task EmptyDatabase_IsMigratedToTheImagesHeadThenSeeded()
@@ -122,7 +99,7 @@ public sealed class DbInitTests : IAsyncLifetime
     {
         // Like upstream's init-db, the stand-in prints a refusal and exits 0 on a database not encoded in UTF8.
         await using var asciiDatabase = await TestDatabase.CreateAsync(encoding: "SQL_ASCII");
-        await using var dbInit = DbInit.Start(asciiDatabase, Redis, _image);
+        await using var dbInit = DbInit.Start(asciiDatabase, Redis, Image);
 
         await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
         OutputAssert.Contains(dbInit, "STANDIN-SEED: Error: the database is encoded in SQL_ASCII, not UTF8.");
@@ -148,7 +125,7 @@ public sealed class DbInitTests : IAsyncLifetime
     [Fact]
     public async Task FailingMigration_FailsWithItsOutputAndDoesNotSeed()
     {
-        _image.AddRevision("f00dfa11ed01", StandInImage.HeadRevision, "    raise RuntimeError('STANDIN-MIGRATE: relation \"post\" already exists')");
+        Image.AddRevision("f00dfa11ed01", StandInImage.HeadRevision, "    raise RuntimeError('STANDIN-MIGRATE: relation \"post\" already exists')");
 
         await using var dbInit = StartDbInit();
 
@@ -163,7 +140,7 @@ public sealed class DbInitTests : IAsyncLifetime
     [Fact]
     public async Task MigrationKilledBySignal_FailsNamingTheSignal()
     {
-        _image.AddRevision("dead0000beef", StandInImage.HeadRevision,
+        Image.AddRevision("dead0000beef", StandInImage.HeadRevision,
             "    import os, signal, sys\n    print('STANDIN-MIGRATE: about to be killed', flush=True)\n    os.kill(os.getpid(), signal.SIGKILL)");
 
         await using var dbInit = StartDbInit();
@@ -186,9 +163,9 @@ public sealed class DbInitTests : IAsyncLifetime
     public async Task MigrationThatStopsShortOfTheHeadDbInitReads_Fails()
     {
         // DB_INIT_MIGRATIONS_DIRECTORY names scripts with one more revision than the app's `flask db upgrade` applies.
-        var ahead = Path.Combine(_image.AppDirectory, "migrations-ahead");
+        var ahead = Path.Combine(Image.AppDirectory, "migrations-ahead");
         Directory.CreateDirectory(Path.Combine(ahead, "versions"));
-        foreach (var file in Directory.GetFiles(Path.Combine(_image.AppDirectory, "migrations", "versions"), "*.py"))
+        foreach (var file in Directory.GetFiles(Path.Combine(Image.AppDirectory, "migrations", "versions"), "*.py"))
         {
             File.Copy(file, Path.Combine(ahead, "versions", Path.GetFileName(file)));
         }
@@ -375,7 +352,7 @@ public sealed class DbInitTests : IAsyncLifetime
     public async Task Sigterm_IsForwardedToTheRunningMigrationAndStopsDbInit()
     {
         // The line is not flushed on purpose: it only shows up before exit if db-init runs flask unbuffered.
-        _image.AddRevision("5107e4a1c0de", StandInImage.HeadRevision, """
+        Image.AddRevision("5107e4a1c0de", StandInImage.HeadRevision, """
                 import signal, sys, time
                 def report_termination(_signum, _frame):
                     print("STANDIN-MIGRATE: received SIGTERM")
@@ -401,7 +378,7 @@ public sealed class DbInitTests : IAsyncLifetime
         double retryIntervalSeconds = 0.2,
         Dictionary<string, string?>? environment = null,
         string? mode = null)
-        => DbInit.Start(Database, Redis, _image, mode, databaseUrl, redisUrl, null, dependencyTimeoutSeconds, retryIntervalSeconds, environment: environment);
+        => DbInit.Start(Database, Redis, Image, mode, databaseUrl, redisUrl, null, dependencyTimeoutSeconds, retryIntervalSeconds, environment: environment);
 
-    private Task FlaskAsync(params string[] arguments) => DbInit.FlaskAsync(Database, Redis, _image, arguments);
+    private Task FlaskAsync(params string[] arguments) => DbInit.FlaskAsync(Database, Redis, Image, arguments);
 }

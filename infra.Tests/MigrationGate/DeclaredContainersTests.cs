@@ -15,29 +15,20 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// </summary>
 [Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
-public sealed class DeclaredContainersTests : IAsyncLifetime
+public sealed class DeclaredContainersTests : StandInInstanceTest
 {
-    private readonly StandInImage _image = StandInImage.Create();
     private readonly string _backupVolume = Directory.CreateTempSubdirectory("piefed-backup-volume-").FullName;
-    private TestDatabase? _database;
-    private TestRedis? _redis;
     private StackRun? _run;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _redis = await TestRedis.ConnectAsync();
-        _database = await TestDatabase.CreateAsync();
+        await base.InitializeAsync();
         _run = await ProgramAsync(StackConfig.Prod);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        _image.Dispose();
+        await base.DisposeAsync();
         Directory.Delete(_backupVolume, recursive: true);
     }
 
@@ -47,7 +38,7 @@ public sealed class DeclaredContainersTests : IAsyncLifetime
         var output = await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
 
         Assert.Contains("STANDIN-SEED: inserted the site row", output, StringComparison.Ordinal);
-        Assert.Equal(["PieFed"], await _database!.QueryColumnAsync("SELECT name FROM site"));
+        Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
     }
 
     [Fact]
@@ -68,14 +59,14 @@ public sealed class DeclaredContainersTests : IAsyncLifetime
     public async Task ScheduledBackupAndRestoreTemplate_AsDeclared_BringBackWhatWasDumped()
     {
         await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
-        await _database!.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
+        await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
 
         await RunAsync(CronJob("piefed-db-backup"));
         Assert.Single(Directory.GetFiles(_backupVolume, "piefed-*.dump"));
-        await _database.ExecuteAsync("DELETE FROM \"user\" WHERE user_name = 'bob'");
+        await Database.ExecuteAsync("DELETE FROM \"user\" WHERE user_name = 'bob'");
         await RunAsync(CronJob("piefed-db-restore"));
 
-        Assert.Equal(["alice", "bob"], await _database.QueryColumnAsync("SELECT user_name FROM \"user\" ORDER BY id"));
+        Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" ORDER BY id"));
     }
 
     private JsonNode CronJob(string name)
@@ -105,7 +96,7 @@ public sealed class DeclaredContainersTests : IAsyncLifetime
             arguments = command[1..];
         }
 
-        await using var process = ScriptProcess.Start(script.Text, script.FileName, environment, _image.AppDirectory, arguments);
+        await using var process = ScriptProcess.Start(script.Text, script.FileName, environment, Image.AppDirectory, arguments);
         await OutputAssert.ExitsWith(0, process, DbInit.HardTimeout);
         return process.Output;
     }
@@ -123,9 +114,9 @@ public sealed class DeclaredContainersTests : IAsyncLifetime
         var secretKeys = _run.Single(SecretType).Inputs.At("stringData")!.AsObject().Select(p => p.Key).ToList();
         Assert.Equal(["CACHE_REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "SECRET_KEY"], secretKeys.Order());
         environment["SECRET_KEY"] = "a-test-secret-key-that-is-long-enough-to-sign";
-        environment["DATABASE_URL"] = _database!.SqlAlchemyUrl();
-        environment["CACHE_REDIS_URL"] = _redis!.Url();
-        environment["CELERY_BROKER_URL"] = _redis.Url();
+        environment["DATABASE_URL"] = Database.SqlAlchemyUrl();
+        environment["CACHE_REDIS_URL"] = Redis.Url();
+        environment["CELERY_BROKER_URL"] = Redis.Url();
 
         var backupMount = container.Objects("volumeMounts").SingleOrDefault(m => m.Str("name") == "backups")?.Str("mountPath");
         foreach (var variable in container.Objects("env").Where(e => e.Str("value") is not null))
@@ -134,7 +125,7 @@ public sealed class DeclaredContainersTests : IAsyncLifetime
             environment[variable.Str("name")!] = backupMount is not null && value == backupMount ? _backupVolume : value;
         }
 
-        environment["PATH"] = _image.SearchPath;
+        environment["PATH"] = Image.SearchPath;
         environment["HOSTNAME"] = container.Str("name")!;
         return environment;
     }
