@@ -15,7 +15,6 @@ public sealed class WaiterRoleTests
 {
     private const string FailedMigrationLog = "migration crashed: relation \"post\" already exists";
     private static readonly TimeSpan HardTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(15);
 
     public static TheoryData<string, string, string> DeclaredAccess()
     {
@@ -35,9 +34,8 @@ public sealed class WaiterRoleTests
         api.SetJob(api.RunningJob());
         var watch = api.NextWatchAsync();
         await using var waiter = StartWaiter(api);
-        await watch.WaitAsync(EventTimeout);
 
-        api.SetJob(api.CompleteJob());
+        await OnceWatchedAsync(watch, waiter, () => api.SetJob(api.CompleteJob()));
 
         await OutputAssert.ExitsWith(0, waiter, HardTimeout);
         OutputAssert.DoesNotContain(waiter, "403 Forbidden");
@@ -50,7 +48,7 @@ public sealed class WaiterRoleTests
         var watch = StartJobThatWillFail(api);
         await using var waiter = StartWaiter(api);
 
-        await FailTheJobOnceWatchedAsync(api, watch, waiter);
+        await OnceWatchedAsync(watch, waiter, () => api.SetJob(api.FailedJob()));
 
         await OutputAssert.ExitsWith(1, waiter, HardTimeout);
         OutputAssert.InOrder(
@@ -73,7 +71,9 @@ public sealed class WaiterRoleTests
         var watch = StartJobThatWillFail(api);
         await using var waiter = StartWaiter(api);
 
-        await FailTheJobOnceWatchedAsync(api, watch, waiter);
+        // Failing the Job once it is watched makes the run use every permission: read the Job, watch it,
+        // list its pods, read their logs.
+        await OnceWatchedAsync(watch, waiter, () => api.SetJob(api.FailedJob()));
 
         await OutputAssert.ExitsWith(1, waiter, HardTimeout);
         var qualified = group.Length == 0 ? resource : $"{resource}.{group}";
@@ -99,14 +99,14 @@ public sealed class WaiterRoleTests
     }
 
     /// <summary>
-    /// Fails the Job once the waiter watches it, so that one run makes every request the waiter has: read the
-    /// Job, watch it, list its pods, read their logs. A waiter refused earlier exits without watching.
+    /// Changes the Job once the waiter watches it. A waiter refused before it could watch has exited instead,
+    /// and the test's assertions show its output.
     /// </summary>
-    private static async Task FailTheJobOnceWatchedAsync(StandInKubernetesApi api, Task<RecordedRequest> watch, ScriptProcess waiter)
+    private static async Task OnceWatchedAsync(Task<RecordedRequest> watch, ScriptProcess waiter, Action changeTheJob)
     {
         if (await Task.WhenAny(watch, waiter.WaitForExitAsync(HardTimeout)) == watch)
         {
-            api.SetJob(api.FailedJob());
+            changeTheJob();
         }
     }
 
