@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using PieFed.Infra.Scripts;
 
 namespace PieFed.Infra.Tests.MigrationGate;
 
@@ -18,7 +19,8 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// A stand-in for the Kubernetes API server, the closest honest one available: no API server can run
 /// in CI, so this serves over HTTPS on loopback the few endpoints wait_for_migrations.py uses, with the
 /// API server's wire formats (Job and Pod JSON, Status errors, newline-delimited watch events with
-/// resourceVersion replay and timeoutSeconds), and checks the bearer token on every request.
+/// resourceVersion replay and timeoutSeconds), checks the bearer token on every request and authorizes
+/// each one as the API server's RBAC does, against the permissions it was started with.
 /// Its certificate is issued by a CA generated per instance, whose PEM is the ca.crt of a
 /// ServiceAccount directory laid out like /var/run/secrets/kubernetes.io/serviceaccount.
 /// </summary>
@@ -35,17 +37,22 @@ public sealed class StandInKubernetesApi : IAsyncDisposable
     private readonly List<TaskCompletionSource<RecordedRequest>> _watchWaiters = [];
     private readonly WebApplication _app;
     private readonly X509Certificate2 _serverCertificate;
+    private readonly HashSet<ApiAccess> _granted;
+    private readonly string _user;
     private long _resourceVersion = 1000;
     private JsonObject? _job;
     private string _acceptedToken;
 
-    private StandInKubernetesApi(WebApplication app, X509Certificate2 serverCertificate, string serviceAccountDirectory, string @namespace, string token)
+    private StandInKubernetesApi(
+        WebApplication app, X509Certificate2 serverCertificate, string serviceAccountDirectory, string @namespace, string podNamespace, string token, IEnumerable<ApiAccess> granted)
     {
         _app = app;
         _serverCertificate = serverCertificate;
         ServiceAccountDirectory = serviceAccountDirectory;
         Namespace = @namespace;
         _acceptedToken = token;
+        _granted = [.. granted];
+        _user = $"system:serviceaccount:{podNamespace}:piefed-migration-waiter";
     }
 
     public string Namespace { get; }
@@ -66,12 +73,15 @@ public sealed class StandInKubernetesApi : IAsyncDisposable
     /// <summary>
     /// Starts the stand-in on a free port of <paramref name="address"/> (IPv4 loopback by default), serving
     /// Jobs and Pods of <paramref name="namespace"/>; the ServiceAccount's namespace file says
-    /// <paramref name="podNamespace"/> (the namespace the waiting pod runs in).
+    /// <paramref name="podNamespace"/> (the namespace the waiting pod runs in). The ServiceAccount holds
+    /// <paramref name="granted"/> in <paramref name="namespace"/>, as a Role there would grant it, and nothing
+    /// else; by default what wait_for_migrations.py declares it needs.
     /// </summary>
     public static async Task<StandInKubernetesApi> StartAsync(
-        IPAddress? address = null, string @namespace = DefaultNamespace, string podNamespace = DefaultNamespace)
+        IPAddress? address = null, string @namespace = DefaultNamespace, string podNamespace = DefaultNamespace, IEnumerable<ApiAccess>? granted = null)
     {
         address ??= IPAddress.Loopback;
+        granted ??= MigrationScripts.WaitForMigrationsApiPermissions();
         var serviceAccountDirectory = Directory.CreateTempSubdirectory("piefed-serviceaccount-").FullName;
         var token = "stand-in-token-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
         using var certificateAuthority = CreateCertificateAuthority("stand-in cluster CA");
@@ -84,7 +94,7 @@ public sealed class StandInKubernetesApi : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, 0, listen => listen.UseHttps(serverCertificate)));
         var app = builder.Build();
-        var api = new StandInKubernetesApi(app, serverCertificate, serviceAccountDirectory, @namespace, token);
+        var api = new StandInKubernetesApi(app, serverCertificate, serviceAccountDirectory, @namespace, podNamespace, token, granted);
         app.Use(api.GuardAsync);
         app.MapGet("/apis/batch/v1/namespaces/{namespace}/jobs/{name}", api.GetJobAsync);
         app.MapGet("/apis/batch/v1/namespaces/{namespace}/jobs", api.WatchJobsAsync);
@@ -241,15 +251,6 @@ public sealed class StandInKubernetesApi : IAsyncDisposable
         }
     }
 
-    /// <summary>Forbids requests whose path ends with <paramref name="pathSuffix"/>, with the API server's RBAC message.</summary>
-    public void Forbid(string pathSuffix, string verb, string resource, string group)
-    {
-        var inGroup = group.Length == 0 ? "" : $" in API group \"{group}\"";
-        var message = $"{resource} is forbidden: User \"system:serviceaccount:{Namespace}:piefed\" cannot {verb} resource "
-            + $"\"{resource}\"{inGroup} in the namespace \"{Namespace}\"";
-        AddFault(new Fault(pathSuffix, int.MaxValue, 403, Status(403, "Forbidden", message).ToJsonString(), "application/json"));
-    }
-
     /// <summary>Writes a new token file and accepts only the new token, as after a kubelet rotation.</summary>
     public void RotateToken(string token)
     {
@@ -349,6 +350,10 @@ public sealed class StandInKubernetesApi : IAsyncDisposable
             {
                 fault = new Fault("", 1, 401, Status(401, "Unauthorized", "Unauthorized").ToJsonString(), "application/json");
             }
+            else if (Denial(context.Request) is { } denial)
+            {
+                fault = new Fault("", 1, 403, Status(403, "Forbidden", denial).ToJsonString(), "application/json");
+            }
             else
             {
                 fault = _faults.FirstOrDefault(candidate => candidate.Remaining > 0 && request.Path.EndsWith(candidate.PathSuffix, StringComparison.Ordinal));
@@ -368,6 +373,41 @@ public sealed class StandInKubernetesApi : IAsyncDisposable
         context.Response.StatusCode = fault.StatusCode;
         context.Response.ContentType = fault.ContentType;
         await context.Response.WriteAsync(fault.Body);
+    }
+
+    /// <summary>
+    /// Why RBAC refuses <paramref name="request"/>, or null when a granted permission allows it. The request is
+    /// judged as the API server judges a GET (k8s.io/apiserver RequestInfoFactory): the verb is "get" for one
+    /// object, "list" for a collection and "watch" for a collection with watch set (a metadata.name
+    /// fieldSelector does not change that), the resource is "resource/subresource" for a subresource.
+    /// The message is the API server's.
+    /// </summary>
+    private string? Denial(HttpRequest request)
+    {
+        var parts = (request.Path.Value ?? "").Trim('/').Split('/');
+        var (group, scoped) = parts switch
+        {
+            ["api", _, "namespaces", ..] => ("", parts[3..]),
+            ["apis", var apiGroup, _, "namespaces", ..] => (apiGroup, parts[4..]),
+            _ => ((string?)null, Array.Empty<string>()),
+        };
+        if (group is null || scoped.Length is < 2 or > 4)
+        {
+            return $"forbidden: User \"{_user}\" cannot get path \"{request.Path}\"";
+        }
+
+        var (@namespace, resource, name) = (scoped[0], scoped[1], scoped.Length > 2 ? scoped[2] : "");
+        var watch = request.Query.TryGetValue("watch", out var flag) && !string.Equals(flag, "false", StringComparison.OrdinalIgnoreCase) && flag != "0";
+        var verb = name.Length > 0 ? "get" : watch ? "watch" : "list";
+        var access = new ApiAccess(verb, scoped.Length == 4 ? $"{resource}/{scoped[3]}" : resource, group);
+        if (@namespace == Namespace && _granted.Contains(access))
+        {
+            return null;
+        }
+
+        var qualified = group.Length == 0 ? resource : $"{resource}.{group}";
+        var target = name.Length == 0 ? qualified : $"{qualified} \"{name}\"";
+        return $"{target} is forbidden: User \"{_user}\" cannot {verb} resource \"{access.Resource}\" in API group \"{group}\" in the namespace \"{@namespace}\"";
     }
 
     private async Task GetJobAsync(HttpContext context, string @namespace, string name)

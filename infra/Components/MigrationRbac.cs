@@ -1,3 +1,4 @@
+using PieFed.Infra.Scripts;
 using Pulumi;
 using Pulumi.Kubernetes.Types.Inputs.Core.V1;
 using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
@@ -44,13 +45,9 @@ public sealed class MigrationRbac : ComponentResource
         var role = new RbacV1.Role($"{name}-role", new RoleArgs
         {
             Metadata = new ObjectMetaArgs { Name = args.AccountName, Namespace = args.Namespace, Labels = labels },
-            // Exactly what the waiter uses: watch Jobs; on failure, find their pods and read their logs.
-            Rules =
-            {
-                new PolicyRuleArgs { ApiGroups = { "batch" }, Resources = { "jobs" }, Verbs = { "get", "list", "watch" } },
-                new PolicyRuleArgs { ApiGroups = { "" }, Resources = { "pods" }, Verbs = { "get", "list" } },
-                new PolicyRuleArgs { ApiGroups = { "" }, Resources = { "pods/log" }, Verbs = { "get" } },
-            },
+            // Exactly what the waiter declares it requests (API_PERMISSIONS in the script): read and watch
+            // its Job; on failure, list the Job's pods and read their logs.
+            Rules = RulesGranting(MigrationScripts.WaitForMigrationsApiPermissions()),
         }, childOptions);
 
         Binding = new RbacV1.RoleBinding($"{name}-binding", new RoleBindingArgs
@@ -82,6 +79,23 @@ public sealed class MigrationRbac : ComponentResource
     }
 
     public Output<string> ServiceAccountName { get; }
+
+    /// <summary>One rule per resource, with its verbs, in the order the permissions are declared.</summary>
+    private static InputList<PolicyRuleArgs> RulesGranting(IEnumerable<ApiAccess> permissions)
+    {
+        var rules = new InputList<PolicyRuleArgs>();
+        foreach (var resource in permissions.GroupBy(permission => (permission.Group, permission.Resource)))
+        {
+            rules.Add(new PolicyRuleArgs
+            {
+                ApiGroups = { resource.Key.Group },
+                Resources = { resource.Key.Resource },
+                Verbs = resource.Select(permission => permission.Verb).ToArray(),
+            });
+        }
+
+        return rules;
+    }
 
     /// <summary>Pods that wait for the migration start only after this exists, or their first API call is refused.</summary>
     public RbacV1.RoleBinding Binding { get; }

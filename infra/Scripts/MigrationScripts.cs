@@ -14,6 +14,10 @@ public static class MigrationScripts
 
     public static string WaitForMigrations { get; } = Read(WaitForMigrationsFileName);
 
+    /// <summary>The Kubernetes API permissions wait_for_migrations.py declares it uses: what its Role grants, no more.</summary>
+    public static IReadOnlyList<ApiAccess> WaitForMigrationsApiPermissions()
+        => ApiPermissions.DeclaredBy(WaitForMigrations, WaitForMigrationsFileName);
+
     private static string Read(string fileName)
     {
         var name = $"PieFed.Infra.Scripts.{fileName}";

@@ -23,8 +23,8 @@ Environment:
                                    (token, ca.crt, namespace)
   KUBERNETES_SERVICE_HOST/PORT     set by Kubernetes in every pod
 
-RBAC for the pod's ServiceAccount, in the Job's namespace: get, list and watch on jobs (batch);
-list on pods; get on pods/log.
+RBAC for the pod's ServiceAccount, in the Job's namespace: the rules in API_PERMISSIONS below, which
+the Pulumi program builds the Role from and a 403 message lists.
 
 Exit codes: 0 complete, 1 failed or gave up, 2 misconfigured, 143 stopped by SIGTERM (as PID 1
 of a container, Python would otherwise ignore SIGTERM).
@@ -56,6 +56,20 @@ SUCCESS_CONDITIONS = ("Complete", "SuccessCriteriaMet")
 # either one means the Job will not succeed.
 FAILURE_CONDITIONS = ("Failed", "FailureTarget")
 JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+# Every request the gate makes to the Kubernetes API, by what it is for, with the RBAC rule it needs
+# in the Job's namespace: (verb, resource, API group). Each request names its entry, so none can be
+# made without being declared here; the Pulumi program reads this literal to build the waiter's Role
+# (MigrationRbac.cs), so it stays a plain dict of string triples, one entry a line.
+# All are GETs, which Kubernetes authorizes as "get" for one object, "list" for a collection and
+# "watch" with watch=true: the watch of a collection narrowed to the Job by a metadata.name
+# fieldSelector needs "watch", not "list"
+# (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
+API_PERMISSIONS = {
+    "read_job": ("get", "jobs", "batch"),
+    "watch_job": ("watch", "jobs", "batch"),
+    "list_job_pods": ("list", "pods", ""),
+    "read_pod_log": ("get", "pods/log", ""),
+}
 
 
 class ConfigurationError(Exception):
@@ -95,23 +109,25 @@ def read_positive_number(name, default, parse):
     return value
 
 
-class Permission:
-    """What a request needs from RBAC, to name it when the API server says 403."""
+def describe_permission(verb, resource, group):
+    return f"{verb} {resource}.{group}" if group else f"{verb} {resource}"
 
-    def __init__(self, verb, resource, group, namespace):
-        self.verb = verb
-        self.resource = resource
-        self.group = group
+
+class Permission:
+    """What a request needs from RBAC, its entry in API_PERMISSIONS, to name it when the API server says 403."""
+
+    def __init__(self, purpose, namespace):
+        self.verb, self.resource, self.group = API_PERMISSIONS[purpose]
         self.namespace = namespace
 
     def explain_denial(self, server_message):
-        resource = f"{self.resource}.{self.group}" if self.group else self.resource
+        denied = describe_permission(self.verb, self.resource, self.group)
+        needed = ", ".join(describe_permission(*rule) for rule in dict.fromkeys(API_PERMISSIONS.values()))
         return (
-            f"403 Forbidden: the pod's ServiceAccount may not {self.verb} {resource} in namespace"
-            f" {self.namespace} ({server_message}). Grant it with a Role in {self.namespace} having the rule"
+            f"403 Forbidden: the pod's ServiceAccount may not {denied} in namespace {self.namespace}"
+            f" ({server_message}). Grant it with a Role in {self.namespace} having the rule"
             f' {{apiGroups: ["{self.group}"], resources: ["{self.resource}"], verbs: ["{self.verb}"]}}'
-            " and a RoleBinding of that Role to the pod's ServiceAccount. The gate needs get, list and"
-            " watch on jobs (batch), list on pods and get on pods/log.")
+            f" and a RoleBinding of that Role to the pod's ServiceAccount. The gate needs, in all: {needed}.")
 
 
 class KubernetesApi:
@@ -252,7 +268,7 @@ class Gate:
         try:
             job = self.api.get_json(
                 f"{self.jobs_path}/{urllib.parse.quote(self.job_name, safe='')}", None,
-                Permission("get", "jobs", "batch", self.namespace))
+                Permission("read_job", self.namespace))
         except NotFound:
             job = None
         return self.report(JobState(job))
@@ -266,7 +282,7 @@ class Gate:
         if resource_version:
             query["resourceVersion"] = resource_version
         connection, response = self.api.open(
-            self.jobs_path, query, Permission("watch", "jobs", "batch", self.namespace),
+            self.jobs_path, query, Permission("watch_job", self.namespace),
             watch_seconds + WATCH_SILENCE_GRACE_SECONDS)
         try:
             while True:
@@ -329,7 +345,7 @@ class Gate:
             try:
                 pods = self.api.get_json(
                     pods_path, {"labelSelector": f"{label}={self.job_name}"},
-                    Permission("list", "pods", "", self.namespace)).get("items") or []
+                    Permission("list_job_pods", self.namespace)).get("items") or []
             except (Fatal, Transient) as error:
                 log(f"cannot list the Job's pods to show their logs: {error}")
                 return []
@@ -352,7 +368,7 @@ class Gate:
                     f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/pods/"
                     f"{urllib.parse.quote(pod_name, safe='')}/log",
                     {"container": name, "tailLines": self.log_tail_lines},
-                    Permission("get", "pods/log", "", self.namespace)).decode("utf-8", errors="replace")
+                    Permission("read_pod_log", self.namespace)).decode("utf-8", errors="replace")
             except (Fatal, Transient) as error:
                 log(f"cannot read the logs of {header}: {error}")
                 continue
