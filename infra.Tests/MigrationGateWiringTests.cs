@@ -107,7 +107,7 @@ public sealed class MigrationGateWiringTests
         var run = await ProgramAsync(StackConfig.Prod);
 
         Assert.Equal(
-            ["gunicorn", "--config", "gunicorn.conf.py", "--workers", "4", "--preload", "pyfedi:app"],
+            ["gunicorn", "--config", "gunicorn.conf.py", "--workers", "4", "--graceful-timeout", "30", "--preload", "pyfedi:app"],
             Strings(MainContainer(run, "web"), "command"));
         Assert.Equal(
             ["celery", "-A", "celery_worker_docker.celery", "worker", "--concurrency=4", "--queues=celery,background,send"],
@@ -125,7 +125,6 @@ public sealed class MigrationGateWiringTests
         Assert.Equal(["python3", $"{MigrationScripts.MountPath}/{MigrationScripts.DbInitFileName}"], Strings(migrator, "command"));
         Assert.Equal(ProdImage, migrator.Str("image"));
         Assert.Equal("Never", job.Str("spec.template.spec.restartPolicy"));
-        Assert.Contains("flask db upgrade", MigrationScripts.DbInit, StringComparison.Ordinal);
     }
 
     [Fact]
