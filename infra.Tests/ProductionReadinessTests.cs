@@ -101,7 +101,7 @@ public sealed class ProductionReadinessTests
     {
         var run = await ProgramAsync(StackConfig.Prod.WithField("web", "replicas", replicas));
 
-        var budgets = run.OfType(PodDisruptionBudgetType).ToList();
+        var budgets = run.OfType(PodDisruptionBudgetType).Where(b => b.Name == "piefed-web-budget").ToList();
         Assert.Equal(expected, budgets.Count == 1);
         if (expected)
         {
@@ -128,7 +128,7 @@ public sealed class ProductionReadinessTests
     {
         var run = await ProgramAsync(StackConfig.Prod);
 
-        var ingress = run.Single(IngressType).Inputs;
+        var ingress = Assert.Single(run.OfType(IngressType), i => i.Name == "piefed-web").Inputs;
         Assert.Equal("piefed.example.org", ingress.Str("spec.rules[0].host"));
         Assert.Equal("piefed-web", ingress.Str("spec.rules[0].http.paths[0].backend.service.name"));
         Assert.Equal("http", ingress.Str("spec.rules[0].http.paths[0].backend.service.port.name"));
@@ -144,7 +144,7 @@ public sealed class ProductionReadinessTests
         var run = await ProgramAsync(StackConfig.Prod.WithField("ingress", "enabled", false));
 
         Assert.Empty(run.OfType(IngressType));
-        Assert.Single(run.OfType(ServiceType));
+        Assert.Single(run.OfType(ServiceType), s => s.Name == "piefed-web");
     }
 
     [Fact]
@@ -328,10 +328,13 @@ public sealed class ProductionReadinessTests
         Assert.Empty(await ProtectedAsync(StackConfig.Prod.With("protectData", "false")));
     }
 
-    /// <summary>The pods that run without the migration gate: the migration itself, and the restore that replaces a failed one.</summary>
-    internal static readonly string[] Ungated = ["piefed-db-init", "piefed-db-backups-restore"];
+    /// <summary>
+    /// The pods that run without the migration gate: the migration itself, the restore that replaces a
+    /// failed one, and the notifications service, which never touches the database.
+    /// </summary>
+    internal static readonly string[] Ungated = ["piefed-db-init", "piefed-db-backups-restore", "piefed-notifications"];
 
-    /// <summary>The pods that touch only the database, and so never wait for the media volume.</summary>
+    /// <summary>The pods that never read or write uploads, and so never wait for the media volume.</summary>
     internal static readonly string[] DatabaseOnly = [.. Ungated, "piefed-db-backups-scheduled"];
 
     internal static IEnumerable<(string Owner, JsonNode Spec)> Pods(StackRun run)

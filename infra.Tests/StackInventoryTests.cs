@@ -38,6 +38,10 @@ public sealed class StackInventoryTests
         (CronJobType, "piefed-cron-send-queue"),
         (CronJobType, "piefed-cron-clean-up-old-activities"),
         (CronJobType, "piefed-cron-remove-orphan-files"),
+        ("piefed:app:NotificationsEndpoint", "piefed-notifications"),
+        (ServiceType, "piefed-notifications"),
+        ("piefed:app:PieFedDeployment", "piefed-notifications"),
+        (DeploymentType, "piefed-notifications"),
         ("piefed:data:DatabaseBackups", "piefed-db-backups"),
         (CronJobType, "piefed-db-backups-scheduled"),
         (CronJobType, "piefed-db-backups-restore"),
@@ -62,7 +66,9 @@ public sealed class StackInventoryTests
     private static readonly (string Type, string Name)[] ProdOnlyInventory =
     [
         (IngressType, "piefed-web"),
+        (IngressType, "piefed-notifications"),
         (PodDisruptionBudgetType, "piefed-web-budget"),
+        (PodDisruptionBudgetType, "piefed-worker-budget"),
         (CronJobType, "piefed-cron-send-missed-notifs"),
         (CronJobType, "piefed-cron-process-email-bounces"),
     ];

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using PieFed.Infra.Components;
 using PieFed.Infra.Configuration;
@@ -42,7 +43,7 @@ public sealed class PieFedInstance : ComponentResource
         var backups = settings.Backup.Enabled
             ? new BackupVolume($"{name}-backups", new BackupVolumeArgs { Namespace = ns.Name, Backup = settings.Backup }, ProtectedAfter(settings.ProtectData, ns))
             : null;
-        var (connections, servers) = DataServices(name, ns, settings);
+        var (connections, servers, redisServer) = DataServices(name, ns, settings);
         var configuration = new AppConfiguration($"{name}-config", new AppConfigurationArgs
         {
             Namespace = ns.Name,
@@ -80,10 +81,11 @@ public sealed class PieFedInstance : ComponentResource
             Namespace = ns.Name,
             Component = "web",
             Container = WebContainer(runtime, settings.Web),
-            Replicas = settings.Web.Replicas,
+            Sidecars = settings.CommunitySearchRefreshHours is { } refreshHours ? [CommunitySearchSidecar(runtime, refreshHours)] : [],
+            Replicas = settings.Web.Autoscaling is null ? settings.Web.Replicas : null,
             Runtime = runtime,
             Gate = gate,
-            DisruptionBudget = true,
+            DisruptionBudget = settings.Web.CanRunSeveral,
             TerminationGracePeriodSeconds = WebGracefulTimeoutSeconds + WebShutdownMarginSeconds,
         }, After(migration, rbac));
         var worker = new PieFedDeployment($"{name}-worker", new PieFedDeploymentArgs
@@ -91,11 +93,63 @@ public sealed class PieFedInstance : ComponentResource
             Namespace = ns.Name,
             Component = "worker",
             Container = WorkerContainer(runtime, settings.Worker),
-            Replicas = settings.Worker.Replicas,
+            Replicas = settings.Worker.Autoscaling is null ? settings.Worker.Replicas : null,
             Runtime = runtime,
             Gate = gate,
+            DisruptionBudget = settings.Worker.CanRunSeveral,
             TerminationGracePeriodSeconds = settings.Worker.TerminationGracePeriodSeconds,
         }, After(migration, rbac));
+        if (settings.Web.Autoscaling is { } webScaling)
+        {
+            new WorkloadAutoscaler($"{name}-web-autoscaler", new WorkloadAutoscalerArgs
+            {
+                Namespace = ns.Name,
+                DeploymentName = web.DeploymentName,
+                Component = "web",
+                MinReplicas = webScaling.MinReplicas,
+                MaxReplicas = webScaling.MaxReplicas,
+                CpuUtilization = webScaling.CpuUtilization,
+                MemoryUtilization = webScaling.MemoryUtilization,
+            }, After(web));
+        }
+
+        if (settings.Worker.Autoscaling is { } workerScaling)
+        {
+            new WorkloadAutoscaler($"{name}-worker-autoscaler", new WorkloadAutoscalerArgs
+            {
+                Namespace = ns.Name,
+                DeploymentName = worker.DeploymentName,
+                Component = "worker",
+                MinReplicas = workerScaling.MinReplicas,
+                MaxReplicas = workerScaling.MaxReplicas,
+                CpuUtilization = workerScaling.CpuUtilization,
+                Queues = workerScaling.Keda ? CeleryQueuesOf(redisServer, workerScaling) : null,
+            }, After(worker));
+        }
+
+        // The notifications service talks to Redis and to other instances, never to the database
+        // (upstream's fastapi_server.py): it has no schema to wait for, so it is not gated and does
+        // not wait for the migration.
+        if (settings.Notifications is { } notifications)
+        {
+            new NotificationsEndpoint($"{name}-notifications", new NotificationsEndpointArgs
+            {
+                Namespace = ns.Name,
+                ServerName = settings.ServerName,
+                Ingress = settings.Ingress,
+            }, After(ns));
+            new PieFedDeployment($"{name}-notifications", new PieFedDeploymentArgs
+            {
+                Namespace = ns.Name,
+                Component = NotificationsEndpoint.Component,
+                Container = NotificationsContainer(runtime, notifications),
+                Replicas = notifications.Replicas,
+                Runtime = runtime,
+                Gate = null,
+                DisruptionBudget = notifications.Replicas > 1,
+            }, After([configuration, .. servers]));
+        }
+
         if (!settings.ScheduledTasks.IsEmpty)
         {
             new ScheduledTasks($"{name}-cron", new ScheduledTasksArgs
@@ -151,13 +205,69 @@ public sealed class PieFedInstance : ComponentResource
             "--preload", "pyfedi:app",
         ];
 
+    /// <summary>Upstream's entrypoint_celery.sh consumes these three queues.</summary>
+    public static readonly ImmutableArray<string> WorkerQueues = ["celery", "background", "send"];
+
     public static IReadOnlyList<string> WorkerCommand(WorkerSettings worker)
         =>
         [
             "celery", "-A", "celery_worker_docker.celery", "worker",
             $"--concurrency={worker.Concurrency.ToString(CultureInfo.InvariantCulture)}",
-            "--queues=celery,background,send",
+            $"--queues={string.Join(',', WorkerQueues)}",
         ];
+
+    /// <summary>Upstream's entrypoint_async.sh: uvicorn serving fastapi_server:app on port 8000.</summary>
+    public static readonly ImmutableArray<string> NotificationsCommand =
+        ["uvicorn", "fastapi_server:app", "--host", "0.0.0.0", "--port", NotificationsEndpoint.Port.ToString(CultureInfo.InvariantCulture)];
+
+    private static ContainerArgs NotificationsContainer(AppRuntime runtime, NotificationsSettings notifications)
+    {
+        var container = runtime.Container(NotificationsEndpoint.Component, NotificationsCommand, notifications.Resources, mountsMedia: false);
+        container.Ports.Add(new ContainerPortArgs { Name = NotificationsEndpoint.PortName, ContainerPortValue = NotificationsEndpoint.Port });
+        // /health answers 200 whether Redis is up or not (fastapi_server.py): a probe proves the event
+        // loop answers, and a Redis outage restarts nothing. Streams stay open for hours, so the probes
+        // use requests of their own.
+        container.ReadinessProbe = new ProbeArgs
+        {
+            HttpGet = new HTTPGetActionArgs { Path = "/health", Port = NotificationsEndpoint.PortName },
+            PeriodSeconds = 10,
+            TimeoutSeconds = 5,
+            FailureThreshold = 3,
+        };
+        container.LivenessProbe = new ProbeArgs
+        {
+            HttpGet = new HTTPGetActionArgs { Path = "/health", Port = NotificationsEndpoint.PortName },
+            PeriodSeconds = 30,
+            TimeoutSeconds = 15,
+            FailureThreshold = 6,
+        };
+        return container;
+    }
+
+    /// <summary>The refresh can boot the app once (~350 MiB) while it runs; it idles in a shell's sleep.</summary>
+    private static readonly ResourceSettings CommunitySearchResources = new("10m", "64Mi", "500m", "512Mi");
+
+    /// <summary>
+    /// `flask populate_community_search` writes the community suggestions and the disposable-email
+    /// list into app/static/tmp, a per-pod volume, so each web pod refreshes its own copy. Beside
+    /// gunicorn, never before it: the download needs egress and may fail, which is logged and
+    /// retried at the next refresh while the pod serves.
+    /// </summary>
+    internal static ContainerArgs CommunitySearchSidecar(AppRuntime runtime, int refreshHours)
+        => runtime.Container("community-search", ["sh", "-c", CommunitySearchLoop(refreshHours)], CommunitySearchResources, mountsMedia: false);
+
+    internal static string CommunitySearchLoop(int refreshHours)
+        => string.Create(CultureInfo.InvariantCulture, $$"""
+            trap 'exit 0' TERM
+            while true; do
+              if flask populate_community_search; then
+                echo "community-search: refreshed app/static/tmp; next refresh in {{refreshHours}} h"
+              else
+                echo "community-search: the refresh failed (exit $?); the previous files stay; next try in {{refreshHours}} h" >&2
+              fi
+              sleep {{refreshHours * 3600}} & wait $!
+            done
+            """);
 
     private static ContainerArgs WebContainer(AppRuntime runtime, WebSettings web)
     {
@@ -216,18 +326,29 @@ public sealed class PieFedInstance : ComponentResource
         sys.exit(0 if any(state != "Z" and parent == "1" for state, parent, *_ in map(stat, pids)) else 1)
         """;
 
-    private (ConnectionSecrets? Connections, Resource[] Servers) DataServices(string name, AppNamespace ns, PieFedSettings settings)
+    /// <summary>Celery's queues (the worker's --queues) in the broker's database, for KEDA.</summary>
+    private static CeleryQueues CeleryQueuesOf(RedisServer? redis, WorkerAutoscalingSettings scaling)
+    {
+        var server = redis ?? throw new InvalidOperationException("KEDA needs the Redis settings; the settings loader refuses it with an existing Secret.");
+        return new CeleryQueues(server.Host, server.Port, server.BrokerDb, server.Password, WorkerQueues, scaling.QueueLength, scaling.CooldownSeconds);
+    }
+
+    /// <summary>The broker Redis, where it is known to the program (not in an operator's own Secret).</summary>
+    private sealed record RedisServer(Output<string> Host, int Port, int BrokerDb, Output<string>? Password);
+
+    private (ConnectionSecrets? Connections, Resource[] Servers, RedisServer? Redis) DataServices(string name, AppNamespace ns, PieFedSettings settings)
     {
         switch (settings.DataServices)
         {
             case DataServicesInExistingSecret:
-                return (null, []);
+                return (null, [], null);
             case ExternalDataServices external:
                 return (new ConnectionSecrets(
                         ConnectionUrls.Database(external.Database),
                         ConnectionUrls.Redis(external.Redis, external.Redis.CacheDb),
                         ConnectionUrls.Redis(external.Redis, external.Redis.BrokerDb)),
-                    []);
+                    [],
+                    new RedisServer(Output.Create(external.Redis.Host), external.Redis.Port, external.Redis.BrokerDb, external.Redis.Password));
             case BundledDataServices bundled:
                 var postgres = new BundledServer($"{name}-postgres", new BundledServerArgs
                 {
@@ -268,7 +389,8 @@ public sealed class PieFedInstance : ComponentResource
                 var database = Output.Tuple(postgres.Host, postgres.Password).Apply(p =>
                     ConnectionUrls.Database(new DatabaseSettings(p.Item1, 5432, "piefed", "piefed", Output.CreateSecret(p.Item2), null)));
                 return (new ConnectionSecrets(database, RedisUrl(redis, BundledCacheDb), RedisUrl(redis, BundledBrokerDb)),
-                    [postgres, redis]);
+                    [postgres, redis],
+                    new RedisServer(redis.Host, 6379, BundledBrokerDb, redis.Password));
             default:
                 throw new InvalidOperationException($"Unknown data services {settings.DataServices.GetType().Name}.");
         }

@@ -137,6 +137,13 @@ public sealed class AppConfiguration : ComponentResource
             data[key] = value;
         }
 
+        // The app sends votes and live notifications through its notifications service when this
+        // names the instance's own URL; the Ingress routes /notifications/stream there.
+        if (settings.Notifications is not null)
+        {
+            data["NOTIF_SERVER"] = $"{data["HTTP_PROTOCOL"]}://{settings.ServerName}";
+        }
+
         return data;
     }
 }

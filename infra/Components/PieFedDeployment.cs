@@ -18,19 +18,24 @@ public sealed class PieFedDeploymentArgs : ResourceArgs
     /// <summary>The main container, built by <see cref="AppRuntime.Container"/>.</summary>
     public required ContainerArgs Container { get; init; }
 
-    public required int Replicas { get; init; }
+    /// <summary>Null when an autoscaler owns the replica count: the program then never sets it, so `pulumi up` does not undo a scale.</summary>
+    public required int? Replicas { get; init; }
 
     public required AppRuntime Runtime { get; init; }
 
-    public required MigrationGate Gate { get; init; }
+    /// <summary>Null for pods that run none of PieFed's database code, which need not wait for the migration.</summary>
+    public required MigrationGate? Gate { get; init; }
+
+    /// <summary>More containers in the same pod, started alongside the main one.</summary>
+    public IReadOnlyList<ContainerArgs> Sidecars { get; init; } = [];
 
     public int? TerminationGracePeriodSeconds { get; init; }
 
-    /// <summary>Keep all but one replica through voluntary disruptions (node drains) when there is more than one.</summary>
+    /// <summary>Keep all but one replica through voluntary disruptions (node drains): for Deployments that can run more than one.</summary>
     public bool DisruptionBudget { get; init; }
 }
 
-/// <summary>A PieFed Deployment whose pods start only after this release's migration completed.</summary>
+/// <summary>A PieFed Deployment; with a gate, its pods start only after this release's migration completed.</summary>
 public sealed class PieFedDeployment : ComponentResource
 {
     public PieFedDeployment(string name, PieFedDeploymentArgs args, ComponentResourceOptions? options = null)
@@ -39,7 +44,12 @@ public sealed class PieFedDeployment : ComponentResource
         ArgumentNullException.ThrowIfNull(args);
         var childOptions = new CustomResourceOptions { Parent = this };
         var labels = Labels.For(args.Component);
-        var spec = args.Gate.Spec(args.Runtime, args.Container);
+        var spec = args.Gate is { } gate ? gate.Spec(args.Runtime, args.Container) : args.Runtime.UngatedSpec(args.Container, mountsMedia: false);
+        foreach (var sidecar in args.Sidecars)
+        {
+            spec.Containers.Add(sidecar);
+        }
+
         spec.TerminationGracePeriodSeconds = args.TerminationGracePeriodSeconds;
 
         var deployment = new AppsV1.Deployment(name, new DeploymentArgs
@@ -48,7 +58,7 @@ public sealed class PieFedDeployment : ComponentResource
             Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = labels },
             Spec = new DeploymentSpecArgs
             {
-                Replicas = args.Replicas,
+                Replicas = args.Replicas.HasValue ? args.Replicas.Value : null,
                 Selector = new LabelSelectorArgs { MatchLabels = Labels.Selector(args.Component) },
                 // A new pod must be ready before an old one goes: capacity never drops below the replicas asked for.
                 Strategy = new DeploymentStrategyArgs
@@ -64,7 +74,7 @@ public sealed class PieFedDeployment : ComponentResource
             },
         }, childOptions);
 
-        if (args.DisruptionBudget && args.Replicas > 1)
+        if (args.DisruptionBudget)
         {
             new PolicyV1.PodDisruptionBudget($"{name}-budget", new PodDisruptionBudgetArgs
             {

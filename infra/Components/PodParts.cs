@@ -90,18 +90,22 @@ public sealed record AppRuntime(
     {
         ArgumentNullException.ThrowIfNull(container);
         container.VolumeMounts.Add(ScriptsMount());
-        var volumes = Volumes(mountsMedia: false);
-        backups?.Attach(container, volumes);
-        return new PodSpecArgs
+        var spec = UngatedSpec(container, mountsMedia: false);
+        spec.RestartPolicy = "Never";
+        backups?.Attach(container, spec.Volumes);
+        return spec;
+    }
+
+    /// <summary>A pod of one container, without the migration gate and without any API token.</summary>
+    public PodSpecArgs UngatedSpec(ContainerArgs container, bool mountsMedia)
+        => new()
         {
-            RestartPolicy = "Never",
             AutomountServiceAccountToken = false,
             EnableServiceLinks = false,
             SecurityContext = Security.Pod(Security.PieFedUser),
             Containers = { container },
-            Volumes = volumes,
+            Volumes = Volumes(mountsMedia),
         };
-    }
 
     public static IEnumerable<string> Script(string fileName) => ["python3", $"{MigrationScripts.MountPath}/{fileName}"];
 

@@ -19,6 +19,8 @@ public sealed record PieFedSettings(
     WorkerSettings Worker,
     MigrationSettings Migration,
     BackupSettings Backup,
+    NotificationsSettings? Notifications,
+    int? CommunitySearchRefreshHours,
     DataServices DataServices,
     Output<string>? SecretKey,
     ImmutableSortedDictionary<string, string> ExtraEnvironment,
@@ -40,9 +42,28 @@ public sealed record ImageSettings(string Repository, string Tag, string? Digest
 
 public sealed record ResourceSettings(string CpuRequest, string MemoryRequest, string CpuLimit, string MemoryLimit);
 
-public sealed record WebSettings(int Replicas, ResourceSettings Resources, int GunicornWorkers);
+/// <param name="Autoscaling">Null when the replica count is fixed.</param>
+public sealed record WebSettings(int Replicas, ResourceSettings Resources, int GunicornWorkers, AutoscalingSettings? Autoscaling)
+{
+    /// <summary>Whether more than one pod can run, and so whether a disruption budget means anything.</summary>
+    public bool CanRunSeveral => (Autoscaling?.MaxReplicas ?? Replicas) > 1;
+}
 
-public sealed record WorkerSettings(int Replicas, ResourceSettings Resources, int Concurrency, int TerminationGracePeriodSeconds);
+/// <summary>A HorizontalPodAutoscaler on CPU (and memory) utilisation of the requests.</summary>
+/// <param name="MemoryUtilization">Null when memory does not drive scaling.</param>
+public sealed record AutoscalingSettings(int MinReplicas, int MaxReplicas, int CpuUtilization, int? MemoryUtilization);
+
+/// <summary>The worker's autoscaler: CPU-based, or, on a cluster running KEDA, the length of Celery's queues.</summary>
+/// <param name="QueueLength">KEDA: the waiting tasks per worker pod it scales to.</param>
+public sealed record WorkerAutoscalingSettings(int MinReplicas, int MaxReplicas, int CpuUtilization, bool Keda, int QueueLength, int CooldownSeconds);
+
+/// <summary>PieFed's notifications service (uvicorn fastapi_server:app), which the app uses when NOTIF_SERVER is set.</summary>
+public sealed record NotificationsSettings(int Replicas, ResourceSettings Resources);
+
+public sealed record WorkerSettings(int Replicas, ResourceSettings Resources, int Concurrency, int TerminationGracePeriodSeconds, WorkerAutoscalingSettings? Autoscaling)
+{
+    public bool CanRunSeveral => (Autoscaling?.MaxReplicas ?? Replicas) > 1;
+}
 
 public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit, ResourceSettings Resources);
 

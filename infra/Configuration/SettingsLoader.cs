@@ -23,12 +23,16 @@ public static partial class SettingsLoader
     public static readonly ImmutableHashSet<string> ReservedEnvironmentVariables = ImmutableHashSet.Create(
         StringComparer.Ordinal,
         "SERVER_NAME", "SECRET_KEY", "DATABASE_URL", "CACHE_TYPE", "CACHE_REDIS_URL", "CELERY_BROKER_URL",
-        "FLASK_APP", "PIEFED_INIT_CONTAINER", "CRON",
+        "FLASK_APP", "PIEFED_INIT_CONTAINER", "CRON", "NOTIF_SERVER",
         "S3_REGION", "S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY", "S3_ACCESS_SECRET", "S3_PUBLIC_URL");
 
     private static readonly string[] ImageFields = ["repository", "tag", "digest", "pullPolicy"];
-    private static readonly string[] WebFields = ["replicas", "resources", "gunicornWorkers"];
-    private static readonly string[] WorkerFields = ["replicas", "resources", "concurrency", "terminationGracePeriodSeconds"];
+    private static readonly string[] WebFields = ["replicas", "resources", "gunicornWorkers", "autoscaling"];
+    private static readonly string[] WorkerFields = ["replicas", "resources", "concurrency", "terminationGracePeriodSeconds", "autoscaling"];
+    private static readonly string[] WebAutoscalingFields = ["enabled", "minReplicas", "maxReplicas", "cpuUtilization", "memoryUtilization"];
+    private static readonly string[] WorkerAutoscalingFields = ["enabled", "minReplicas", "maxReplicas", "cpuUtilization", "keda", "queueLength", "cooldownSeconds"];
+    private static readonly string[] NotificationsFields = ["enabled", "replicas", "resources"];
+    private static readonly string[] CommunitySearchFields = ["refreshHours"];
     private static readonly string[] BundledFields = ["enabled", "postgresImage", "redisImage", "storageSize", "storageClass"];
     private static readonly string[] IngressFields = ["enabled", "className", "tlsSecretName", "annotations"];
     private static readonly string[] MediaFields = ["storage", "size", "storageClass", "accessMode", "singleNode", "s3"];
@@ -62,6 +66,9 @@ public static partial class SettingsLoader
 
     private static readonly ResourceSettings DefaultWebResources = new("250m", "512Mi", "2", "1Gi");
     private static readonly ResourceSettings DefaultWorkerResources = new("250m", "512Mi", "2", "1Gi");
+
+    /// <summary>uvicorn with fastapi_server.py alone: Redis pub/sub and open streams, none of the Flask app.</summary>
+    private static readonly ResourceSettings DefaultNotificationsResources = new("50m", "128Mi", "1", "512Mi");
 
     /// <summary>
     /// `flask db upgrade` and `init-db` boot the whole app once (a web worker's ~350 MiB, measured with
@@ -99,6 +106,8 @@ public static partial class SettingsLoader
         var web = ReadWeb(Section(get, "web", WebFields, errors));
         var worker = ReadWorker(Section(get, "worker", WorkerFields, errors));
         var migration = ReadMigration(Section(get, "migration", MigrationFields, errors));
+        var notifications = ReadNotifications(Section(get, "notifications", NotificationsFields, errors));
+        var communitySearchRefreshHours = ReadCommunitySearch(Section(get, "communitySearch", CommunitySearchFields, errors));
         var backup = ReadBackup(Section(get, "backup", BackupFields, errors), environment);
         var existingSecret = ReadScalar(get, "existingSecret", null, DnsSubdomain().IsMatch,
             "the name of a Secret in the namespace holding SECRET_KEY, DATABASE_URL, CACHE_REDIS_URL and CELERY_BROKER_URL", errors);
@@ -114,6 +123,11 @@ public static partial class SettingsLoader
         var cluster = ReadCluster(getKubernetes, environment, render, errors);
         var adoptionSection = Section(get, "adoption", AdoptionFields, errors);
         var adoption = new AdoptionSettings(adoptionSection.Bool("legacyNames", false), adoptionSection.Bool("upsertExistingObjects", false));
+
+        if (worker.Autoscaling is { Keda: true } && dataServices is DataServicesInExistingSecret)
+        {
+            errors.Add($"{ConfigNamespace}:worker.autoscaling.keda is true while {ConfigNamespace}:existingSecret is; expected the Redis settings in {ConfigNamespace}:redis (or bundled servers), which KEDA needs to read the queues.");
+        }
 
         if (existingSecret is not null && getSecret("secretKey") is not null)
         {
@@ -135,7 +149,7 @@ public static partial class SettingsLoader
         }
 
         return new PieFedSettings(
-            environment!.Value, ns!, serverName!, image!, web, worker, migration, backup, dataServices!, secretKey, extraEnvironment,
+            environment!.Value, ns!, serverName!, image!, web, worker, migration, backup, notifications, communitySearchRefreshHours, dataServices!, secretKey, extraEnvironment,
             secretEnvironment, ingress, scheduledTasks, media!, protectData, render, existingSecret, adoption, cluster);
     }
 
@@ -224,18 +238,58 @@ public static partial class SettingsLoader
     }
 
     private static WebSettings ReadWeb(ConfigSection section)
-        => new(
+    {
+        var autoscaling = section.Section("autoscaling", WebAutoscalingFields);
+        var (minReplicas, maxReplicas) = ReadReplicaRange(autoscaling);
+        return new(
             section.Int("replicas", 1, 0, 100),
             ReadResources(section, DefaultWebResources),
             // gunicorn.conf.py would count the node's CPUs, not the pod's limit.
-            section.Int("gunicornWorkers", 4, 1, 32));
+            section.Int("gunicornWorkers", 4, 1, 32),
+            autoscaling.Bool("enabled", false)
+                ? new AutoscalingSettings(minReplicas, maxReplicas, autoscaling.Int("cpuUtilization", 70, 10, 100),
+                    autoscaling.Has("memoryUtilization") ? autoscaling.Int("memoryUtilization", 80, 10, 100) : null)
+                : null);
+    }
 
     private static WorkerSettings ReadWorker(ConfigSection section)
-        => new(
+    {
+        var autoscaling = section.Section("autoscaling", WorkerAutoscalingFields);
+        var (minReplicas, maxReplicas) = ReadReplicaRange(autoscaling);
+        return new(
             section.Int("replicas", 1, 0, 100),
             ReadResources(section, DefaultWorkerResources),
             section.Int("concurrency", 4, 1, 64),
-            section.Int("terminationGracePeriodSeconds", 300, 30, 3600));
+            section.Int("terminationGracePeriodSeconds", 300, 30, 3600),
+            autoscaling.Bool("enabled", false)
+                ? new WorkerAutoscalingSettings(minReplicas, maxReplicas, autoscaling.Int("cpuUtilization", 70, 10, 100), autoscaling.Bool("keda", false),
+                    autoscaling.Int("queueLength", 50, 1, 100000), autoscaling.Int("cooldownSeconds", 300, 30, 86400))
+                : null);
+    }
+
+    private static (int Min, int Max) ReadReplicaRange(ConfigSection autoscaling)
+    {
+        var minReplicas = autoscaling.Int("minReplicas", 2, 1, 100);
+        var maxReplicas = autoscaling.Int("maxReplicas", 10, 1, 100);
+        if (maxReplicas < minReplicas)
+        {
+            autoscaling.Error("maxReplicas", $"\"{maxReplicas}\" is less than minReplicas \"{minReplicas}\"; expected at least {autoscaling.Path}.minReplicas.");
+        }
+
+        return (minReplicas, maxReplicas);
+    }
+
+    private static NotificationsSettings? ReadNotifications(ConfigSection section)
+        => section.Bool("enabled", true)
+            ? new NotificationsSettings(section.Int("replicas", 1, 1, 20), ReadResources(section, DefaultNotificationsResources))
+            : null;
+
+    private static int? ReadCommunitySearch(ConfigSection section)
+    {
+        var refresh = section.String("refreshHours", "24", v => v == "disabled" || (int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var hours) && hours is >= 1 and <= 168),
+            "a whole number of hours from 1 to 168, or \"disabled\"");
+        return refresh is null or "disabled" ? null : int.Parse(refresh, CultureInfo.InvariantCulture);
+    }
 
     private static ResourceSettings ReadResources(ConfigSection workload, ResourceSettings defaults)
     {
