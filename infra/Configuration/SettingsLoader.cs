@@ -239,32 +239,31 @@ public static partial class SettingsLoader
 
     private static WebSettings ReadWeb(ConfigSection section)
     {
+        // Every field is read, and so checked, whether the autoscaler is on or not.
         var autoscaling = section.Section("autoscaling", WebAutoscalingFields);
         var (minReplicas, maxReplicas) = ReadReplicaRange(autoscaling);
+        var cpu = autoscaling.Int("cpuUtilization", 70, 10, 100);
+        int? memory = autoscaling.Has("memoryUtilization") ? autoscaling.Int("memoryUtilization", 80, 10, 100) : null;
         return new(
             section.Int("replicas", 1, 0, 100),
             ReadResources(section, DefaultWebResources),
             // gunicorn.conf.py would count the node's CPUs, not the pod's limit.
             section.Int("gunicornWorkers", 4, 1, 32),
-            autoscaling.Bool("enabled", false)
-                ? new AutoscalingSettings(minReplicas, maxReplicas, autoscaling.Int("cpuUtilization", 70, 10, 100),
-                    autoscaling.Has("memoryUtilization") ? autoscaling.Int("memoryUtilization", 80, 10, 100) : null)
-                : null);
+            autoscaling.Bool("enabled", false) ? new AutoscalingSettings(minReplicas, maxReplicas, cpu, memory) : null);
     }
 
     private static WorkerSettings ReadWorker(ConfigSection section)
     {
         var autoscaling = section.Section("autoscaling", WorkerAutoscalingFields);
         var (minReplicas, maxReplicas) = ReadReplicaRange(autoscaling);
+        var scaling = new WorkerAutoscalingSettings(minReplicas, maxReplicas, autoscaling.Int("cpuUtilization", 70, 10, 100), autoscaling.Bool("keda", false),
+            autoscaling.Int("queueLength", 50, 1, 100000), autoscaling.Int("cooldownSeconds", 300, 30, 86400));
         return new(
             section.Int("replicas", 1, 0, 100),
             ReadResources(section, DefaultWorkerResources),
             section.Int("concurrency", 4, 1, 64),
             section.Int("terminationGracePeriodSeconds", 300, 30, 3600),
-            autoscaling.Bool("enabled", false)
-                ? new WorkerAutoscalingSettings(minReplicas, maxReplicas, autoscaling.Int("cpuUtilization", 70, 10, 100), autoscaling.Bool("keda", false),
-                    autoscaling.Int("queueLength", 50, 1, 100000), autoscaling.Int("cooldownSeconds", 300, 30, 86400))
-                : null);
+            autoscaling.Bool("enabled", false) ? scaling : null);
     }
 
     private static (int Min, int Max) ReadReplicaRange(ConfigSection autoscaling)
@@ -280,9 +279,10 @@ public static partial class SettingsLoader
     }
 
     private static NotificationsSettings? ReadNotifications(ConfigSection section)
-        => section.Bool("enabled", true)
-            ? new NotificationsSettings(section.Int("replicas", 1, 1, 20), ReadResources(section, DefaultNotificationsResources))
-            : null;
+    {
+        var notifications = new NotificationsSettings(section.Int("replicas", 1, 1, 20), ReadResources(section, DefaultNotificationsResources));
+        return section.Bool("enabled", true) ? notifications : null;
+    }
 
     private static int? ReadCommunitySearch(ConfigSection section)
     {
