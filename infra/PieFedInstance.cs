@@ -85,6 +85,7 @@ public sealed class PieFedInstance : ComponentResource
             Gate = gate,
             DisruptionBudget = true,
             TerminationGracePeriodSeconds = WebGracefulTimeoutSeconds + WebShutdownMarginSeconds,
+            Spread = settings.Spread,
         }, After(migration, rbac));
         var worker = new PieFedDeployment($"{name}-worker", new PieFedDeploymentArgs
         {
@@ -95,6 +96,7 @@ public sealed class PieFedInstance : ComponentResource
             Runtime = runtime,
             Gate = gate,
             TerminationGracePeriodSeconds = settings.Worker.TerminationGracePeriodSeconds,
+            Spread = settings.Spread,
         }, After(migration, rbac));
         if (!settings.ScheduledTasks.IsEmpty)
         {

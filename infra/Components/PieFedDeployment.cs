@@ -1,3 +1,4 @@
+using PieFed.Infra.Configuration;
 using Pulumi;
 using Pulumi.Kubernetes.Types.Inputs.Apps.V1;
 using Pulumi.Kubernetes.Types.Inputs.Core.V1;
@@ -26,6 +27,9 @@ public sealed class PieFedDeploymentArgs : ResourceArgs
 
     public int? TerminationGracePeriodSeconds { get; init; }
 
+    /// <summary>How the replicas spread over nodes and zones.</summary>
+    public required SpreadSettings Spread { get; init; }
+
     /// <summary>Keep all but one replica through voluntary disruptions (node drains) when there is more than one.</summary>
     public bool DisruptionBudget { get; init; }
 }
@@ -41,6 +45,7 @@ public sealed class PieFedDeployment : ComponentResource
         var labels = Labels.For(args.Component);
         var spec = args.Gate.Spec(args.Runtime, args.Container);
         spec.TerminationGracePeriodSeconds = args.TerminationGracePeriodSeconds;
+        spec.TopologySpreadConstraints = Spreading.Constraints(args.Component, args.Spread);
 
         var deployment = new AppsV1.Deployment(name, new DeploymentArgs
         {
