@@ -36,8 +36,8 @@ internal static class Spreading
         // these topologyKeys are bypassed", and "The PodTopologySpread plugin does not score the
         // nodes that don't have the topology keys" (kubernetes.io/docs/concepts/scheduling-eviction/
         // topology-spread-constraints, "Implicit conventions" and "Built-in default constraints").
-        // So on a cluster whose nodes carry no zone label, hard mode leaves pods Pending and soft
-        // mode spreads nothing, not even over nodes: such clusters set spread.zones to false.
+        // So where nodes carry no zone label, hard mode leaves pods Pending and soft mode spreads
+        // nothing, not even over nodes: on such clusters spread.zones must be false.
         string[] keys = settings.Zones ? [NodeKey, ZoneKey] : [NodeKey];
         foreach (var key in keys)
         {
