@@ -22,7 +22,9 @@ public sealed class OrderingTests
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:MediaVolume", "piefed-media")]);
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:app:WebEndpoint", "piefed-web")]);
         Assert.Equal(["piefed-namespace"], dependsOn[("piefed:data:BackupVolume", "piefed-backups")]);
-        Assert.Equal(["piefed-backups", "piefed-config"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
+        Assert.Equal(["piefed-namespace"], dependsOn[("piefed:network:NetworkAllowances", "piefed-network")]);
+        Assert.Equal(["piefed-network"], dependsOn[("piefed:network:NetworkIsolation", "piefed-default-deny")]);
+        Assert.Equal(["piefed-backups", "piefed-config", "piefed-network"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:data:DatabaseBackups", "piefed-db-backups")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-web")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-worker")]);
@@ -90,13 +92,23 @@ public sealed class OrderingTests
         Assert.True(order.IndexOf((JobType, "piefed-db-init")) > order.IndexOf((SecretType, "piefed-config-secrets")));
     }
 
+    [Fact]
+    public async Task Program_IsolatedAllowancesHeldByTheProvider_TheJobAndTheDefaultDenyWaitForThem()
+    {
+        var order = await HoldAsync(NetworkPolicyType, "piefed-network-egress", mustWait: [JobType, DeploymentType, CronJobType], NetworkIsolationTests.IsolatedDev);
+
+        var allowed = order.IndexOf((NetworkPolicyType, "piefed-network-egress"));
+        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > allowed);
+        Assert.True(order.IndexOf((NetworkPolicyType, "piefed-default-deny")) > allowed);
+    }
+
     /// <summary>
     /// Holds one registration in the mock provider, as a slow real one would (the Kubernetes
     /// provider holds a Job until it completes), and checks that no resource of the types that
     /// must come after it reached the provider meanwhile. Returns the order in which
     /// registrations completed.
     /// </summary>
-    private static async Task<List<(string Type, string Name)>> HoldAsync(string type, string name, string[] mustWait)
+    private static async Task<List<(string Type, string Name)>> HoldAsync(string type, string name, string[] mustWait, StackConfig? config = null)
     {
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -114,7 +126,7 @@ public sealed class OrderingTests
             }
         });
 
-        var run = ProgramAsync(StackConfig.Dev, mocks: mocks);
+        var run = ProgramAsync(config ?? StackConfig.Dev, mocks: mocks);
         await held.Task.WaitAsync(Patience);
         // Everything that does not depend on the held resource gets the chance to register first.
         await Task.Delay(TimeSpan.FromMilliseconds(500));

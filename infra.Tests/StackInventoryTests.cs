@@ -62,13 +62,19 @@ public sealed class StackInventoryTests
         (StatefulSetType, "piefed-redis"),
     ];
 
-    /// <summary>Prod uses external servers, serves through an Ingress and keeps web up through node drains.</summary>
+    /// <summary>Prod uses external servers, serves through an Ingress, keeps web up through node drains and isolates its namespace.</summary>
     private static readonly (string Type, string Name)[] ProdOnlyInventory =
     [
         (IngressType, "piefed-web"),
         (IngressType, "piefed-notifications"),
         (PodDisruptionBudgetType, "piefed-web-budget"),
         (PodDisruptionBudgetType, "piefed-worker-budget"),
+        ("piefed:network:NetworkAllowances", "piefed-network"),
+        (NetworkPolicyType, "piefed-network-web"),
+        (NetworkPolicyType, "piefed-network-notifications"),
+        (NetworkPolicyType, "piefed-network-egress"),
+        ("piefed:network:NetworkIsolation", "piefed-default-deny"),
+        (NetworkPolicyType, "piefed-default-deny"),
         (CronJobType, "piefed-cron-send-missed-notifs"),
         (CronJobType, "piefed-cron-process-email-bounces"),
     ];

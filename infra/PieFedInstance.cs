@@ -14,9 +14,10 @@ public sealed class PieFedInstanceArgs : ResourceArgs
 
 /// <summary>
 /// One PieFed instance, assembled. The order of a release is written here and nowhere else:
-/// the namespace; then RBAC, configuration, storage (media and backups) and (in development) the
-/// bundled servers; then the migration Job; then everything that runs PieFed's code, the scheduled
-/// backup and the restore's template included.
+/// the namespace; then RBAC, configuration, storage (media and backups), (in development) the
+/// bundled servers and (when isolated) the network allowances, followed by the default deny; then
+/// the migration Job; then everything that runs PieFed's code, the scheduled backup and the
+/// restore's template included.
 /// </summary>
 public sealed class PieFedInstance : ComponentResource
 {
@@ -50,6 +51,7 @@ public sealed class PieFedInstance : ComponentResource
             Settings = settings,
             Connections = connections,
         }, After(ns));
+        var allowances = IsolateNetwork(name, ns, settings);
         var runtime = new AppRuntime(
             settings.Image,
             configuration.EnvironmentConfigMapName,
@@ -58,6 +60,9 @@ public sealed class PieFedInstance : ComponentResource
             media?.ClaimName);
 
         // The migration reads the configuration, needs its servers up, and backs up to its volume.
+        // In an isolated namespace it also needs its way to them: the default deny may be in place
+        // already (or be created alongside), so the Job starts once the allowances exist rather
+        // than spend its deadline refused.
         var migration = new DatabaseMigration($"{name}-db-init", new DatabaseMigrationArgs
         {
             Namespace = ns.Name,
@@ -65,7 +70,7 @@ public sealed class PieFedInstance : ComponentResource
             Migration = settings.Migration,
             Resources = settings.Migration.Resources,
             BackupsBeforeMigration = settings.Backup.BeforeMigration ? backups!.Store : null,
-        }, After([configuration, .. servers, .. Present(backups)]));
+        }, After([configuration, .. servers, .. Present(backups), .. Present(allowances)]));
 
         var endpoint = new WebEndpoint($"{name}-web", new WebEndpointArgs
         {
@@ -87,6 +92,7 @@ public sealed class PieFedInstance : ComponentResource
             Gate = gate,
             DisruptionBudget = settings.Web.CanRunSeveral,
             TerminationGracePeriodSeconds = WebGracefulTimeoutSeconds + WebShutdownMarginSeconds,
+            Spread = settings.Spread,
         }, After(migration, rbac));
         var worker = new PieFedDeployment($"{name}-worker", new PieFedDeploymentArgs
         {
@@ -98,6 +104,7 @@ public sealed class PieFedInstance : ComponentResource
             Gate = gate,
             DisruptionBudget = settings.Worker.CanRunSeveral,
             TerminationGracePeriodSeconds = settings.Worker.TerminationGracePeriodSeconds,
+            Spread = settings.Spread,
         }, After(migration, rbac));
         if (settings.Web.Autoscaling is { } webScaling)
         {
@@ -147,6 +154,7 @@ public sealed class PieFedInstance : ComponentResource
                 Runtime = runtime,
                 Gate = null,
                 DisruptionBudget = notifications.Replicas > 1,
+                Spread = settings.Spread,
             }, After([configuration, .. servers]));
         }
 
@@ -394,6 +402,30 @@ public sealed class PieFedInstance : ComponentResource
             default:
                 throw new InvalidOperationException($"Unknown data services {settings.DataServices.GetType().Name}.");
         }
+    }
+
+    /// <summary>
+    /// NetworkPolicies, when enabled: the allowances first, then the default deny, so that turning
+    /// isolation on never cuts a running instance off (and turning it off removes the deny first).
+    /// Returns the allowances, which the migration waits for.
+    /// </summary>
+    private NetworkAllowances? IsolateNetwork(string name, AppNamespace ns, PieFedSettings settings)
+    {
+        if (settings.NetworkPolicy is not { } policy)
+        {
+            return null;
+        }
+
+        var allowances = new NetworkAllowances($"{name}-network", new NetworkAllowancesArgs
+        {
+            Namespace = ns.Name,
+            Policy = policy,
+            DataServices = settings.DataServices,
+            S3Endpoint = settings.Media.S3?.Endpoint,
+            Notifications = settings.Notifications is not null,
+        }, After(ns));
+        new NetworkIsolation($"{name}-default-deny", new NetworkIsolationArgs { Namespace = ns.Name }, After(allowances));
+        return allowances;
     }
 
     private const int BundledCacheDb = 1;

@@ -26,6 +26,7 @@ internal sealed record StackRun(
     public const string PodDisruptionBudgetType = "kubernetes:policy/v1:PodDisruptionBudget";
     public const string PersistentVolumeClaimType = "kubernetes:core/v1:PersistentVolumeClaim";
     public const string CronJobType = "kubernetes:batch/v1:CronJob";
+    public const string NetworkPolicyType = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
     /// <summary>Runs <see cref="PieFedProgram.Run"/>, the body of Program.cs, with this configuration.</summary>
     public static async Task<StackRun> ProgramAsync(StackConfig config, bool isPreview = false, RecordingMocks? mocks = null)

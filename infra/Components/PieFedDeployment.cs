@@ -1,3 +1,4 @@
+using PieFed.Infra.Configuration;
 using Pulumi;
 using Pulumi.Kubernetes.Types.Inputs.Apps.V1;
 using Pulumi.Kubernetes.Types.Inputs.Core.V1;
@@ -31,6 +32,9 @@ public sealed class PieFedDeploymentArgs : ResourceArgs
 
     public int? TerminationGracePeriodSeconds { get; init; }
 
+    /// <summary>How the replicas spread over nodes and zones.</summary>
+    public required SpreadSettings Spread { get; init; }
+
     /// <summary>Keep all but one replica through voluntary disruptions (node drains): for Deployments that can run more than one.</summary>
     public bool DisruptionBudget { get; init; }
 }
@@ -51,6 +55,7 @@ public sealed class PieFedDeployment : ComponentResource
         }
 
         spec.TerminationGracePeriodSeconds = args.TerminationGracePeriodSeconds;
+        spec.TopologySpreadConstraints = Spreading.Constraints(args.Component, args.Spread);
 
         var deployment = new AppsV1.Deployment(name, new DeploymentArgs
         {

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 
@@ -124,6 +125,50 @@ internal sealed class ConfigSection
         return parsed.Value;
     }
 
+    /// <summary>A list of texts, each of them allowed; the default when the field is unset.</summary>
+    /// <param name="emptyProblem">Why an empty list is refused, or null when it is allowed.</param>
+    public ImmutableArray<string> StringList(string field, ImmutableArray<string> defaultValue, Func<string, bool> isAllowed, string allowed, string? emptyProblem = null)
+    {
+        var value = Field(field);
+        if (value is null)
+        {
+            return defaultValue;
+        }
+
+        if (value.Value.ValueKind != JsonValueKind.Array)
+        {
+            _errors.Add($"{Path}.{field}: {Quote(value.Value.GetRawText())} is not allowed; expected a list, each item {allowed}.");
+            return defaultValue;
+        }
+
+        if (emptyProblem is not null && value.Value.GetArrayLength() == 0)
+        {
+            _errors.Add($"{Path}.{field}: {emptyProblem}");
+            return defaultValue;
+        }
+
+        var items = ImmutableArray.CreateBuilder<string>();
+        var index = 0;
+        foreach (var item in value.Value.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.String && isAllowed(item.GetString()!))
+            {
+                items.Add(item.GetString()!);
+            }
+            else
+            {
+                _errors.Add($"{Path}.{field}[{index}]: {Quote(item.GetRawText())} is not allowed; expected {allowed}.");
+            }
+
+            index++;
+        }
+
+        return items.ToImmutable();
+    }
+
+    /// <summary>Whether this section was given as <c>{}</c>: present, and without a single field.</summary>
+    public bool IsEmptyObject => _element is { } element && !element.EnumerateObject().Any();
+
     /// <summary>Whether the field is present at all, for settings that exclude one another.</summary>
     public bool Has(string field) => Field(field) is not null;
 
@@ -161,7 +206,8 @@ internal sealed class ConfigSection
 
         if (value.ValueKind != JsonValueKind.Object)
         {
-            errors.Add($"{path}: {Quote(value.GetRawText())} is not allowed; expected an object with the fields {string.Join(", ", knownFields)}.");
+            errors.Add($"{path}: {Quote(value.GetRawText())} is not allowed; expected "
+                + (knownFields.Count > 0 ? $"an object with the fields {string.Join(", ", knownFields)}." : "an object of names and values."));
             return new ConfigSection(path, null, errors);
         }
 

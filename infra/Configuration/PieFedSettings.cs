@@ -32,7 +32,9 @@ public sealed record PieFedSettings(
     RenderSettings? Render,
     string? ExistingSecret,
     AdoptionSettings Adoption,
-    ClusterSettings Cluster);
+    ClusterSettings Cluster,
+    SpreadSettings Spread,
+    NetworkPolicySettings? NetworkPolicy);
 
 public sealed record ImageSettings(string Repository, string Tag, string? Digest, string PullPolicy)
 {
@@ -119,3 +121,39 @@ public sealed record ClusterSettings(string? Context, Output<string>? Kubeconfig
 /// <param name="LegacyNames">Use the old setup's object names where they differ (the RBAC's <c>piefed-init-checker</c>).</param>
 /// <param name="UpsertExistingObjects">Let the Kubernetes provider take over objects that already exist instead of failing.</param>
 public sealed record AdoptionSettings(bool LegacyNames, bool UpsertExistingObjects);
+
+/// <summary>How strictly the replicas of a PieFed Deployment are kept on different nodes (and zones).</summary>
+public enum SpreadMode
+{
+    /// <summary>Preferred: the scheduler places a pod anyway when spreading is impossible.</summary>
+    Soft,
+
+    /// <summary>Required: a pod that would pile up on a node (or zone) stays Pending.</summary>
+    Hard,
+
+    Disabled,
+}
+
+/// <param name="Zones">Spread over <c>topology.kubernetes.io/zone</c> as well as over nodes.</param>
+public sealed record SpreadSettings(SpreadMode Mode, bool Zones);
+
+/// <summary>NetworkPolicies that deny every pod of the namespace all traffic but what PieFed needs.</summary>
+/// <param name="IngressNamespaceSelector">The labels of the namespace the ingress controller runs in.</param>
+/// <param name="ApiServerCidrs">Where the Kubernetes API server is, for the migration gate's init containers.</param>
+/// <param name="MailPort">The mail server's port when <c>MAIL_SERVER</c> is in <c>piefed:env</c>, else null.</param>
+public sealed record NetworkPolicySettings(
+    ImmutableSortedDictionary<string, string> IngressNamespaceSelector,
+    ImmutableArray<string> ApiServerCidrs,
+    int? MailPort)
+{
+    /// <summary>
+    /// Cloud metadata services, which hand out the node's credentials: all of IPv4 link-local
+    /// (169.254.169.254 everywhere, and AWS's 169.254.170.2 and 169.254.170.23 credential
+    /// endpoints) and AWS's IPv6 IMDS address. No egress rule ever reaches them.
+    /// </summary>
+    public static readonly ImmutableArray<System.Net.IPNetwork> MetadataRanges =
+    [
+        System.Net.IPNetwork.Parse("169.254.0.0/16"),
+        System.Net.IPNetwork.Parse("fd00:ec2::254/128"),
+    ];
+}
