@@ -51,15 +51,34 @@ public sealed class ProductionReadinessTests
 
     [Theory]
     [MemberData(nameof(Stacks))]
-    public async Task InitContainers_AreSmallerThanTheContainersTheyGate(string stack)
+    public async Task GatedPods_EachWaitWithASmallBudgetBelowTheirMainContainers(string stack)
     {
         var run = await ProgramAsync(StackInventoryTests.Config(stack));
 
-        foreach (var (_, spec) in Pods(run).Where(p => p.Spec.Objects("initContainers").Any()))
+        // Every Deployment and CronJob runs PieFed's code after the migration; only the restore's template must not wait for it.
+        var gated = run.OfType(DeploymentType).Select(d => (Owner: d.Name, Spec: d.Inputs.At("spec.template.spec")!))
+            .Concat(run.OfType(CronJobType).Select(c => (Owner: c.Name, Spec: c.Inputs.At("spec.jobTemplate.spec.template.spec")!)))
+            .Where(p => p.Owner != "piefed-db-backups-restore")
+            .ToList();
+        var owners = gated.Select(p => p.Owner).ToList();
+        Assert.Contains("piefed-web", owners);
+        Assert.Contains("piefed-worker", owners);
+        Assert.Contains("piefed-db-backups-scheduled", owners);
+        Assert.Contains(owners, o => o.StartsWith("piefed-cron-", StringComparison.Ordinal));
+        foreach (var (owner, spec) in gated)
         {
-            var init = Assert.Single(spec.Objects("initContainers"));
-            Assert.Equal("32Mi", init.Str("resources.requests.memory"));
-            Assert.Equal("128Mi", init.Str("resources.limits.memory"));
+            var waiter = Assert.Single(spec.Objects("initContainers"));
+            Assert.Equal("wait-for-migrations", waiter.Str("name"));
+            Assert.Equal(
+                ("10m", "32Mi", "200m", "128Mi"),
+                (waiter.Str("resources.requests.cpu"), waiter.Str("resources.requests.memory"), waiter.Str("resources.limits.cpu"), waiter.Str("resources.limits.memory")));
+            var main = Assert.Single(spec.Objects("containers"));
+            foreach (var quantity in new[] { "requests.cpu", "requests.memory", "limits.cpu", "limits.memory" })
+            {
+                Assert.True(
+                    Quantity(waiter.Str($"resources.{quantity}")!) < Quantity(main.Str($"resources.{quantity}")!),
+                    $"{owner}: the waiter's {quantity} is not below the main container's.");
+            }
         }
     }
 
@@ -335,6 +354,14 @@ public sealed class ProductionReadinessTests
         => MigrationGateWiringTests.PodSpecs(run)
             .Concat(run.OfType(StatefulSetType).Select(s => (s.Name, s.Inputs.At("spec.template.spec")!)))
             .Concat(run.OfType(CronJobType).Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)));
+
+    /// <summary>A Kubernetes quantity such as "250m", "2", "512Mi" or "1Gi", in cores or bytes.</summary>
+    private static decimal Quantity(string text)
+    {
+        (string Suffix, decimal Factor)[] suffixes = [("m", 0.001m), ("Ki", 1024m), ("Mi", 1024m * 1024), ("Gi", 1024m * 1024 * 1024)];
+        var (suffix, factor) = suffixes.FirstOrDefault(s => text.EndsWith(s.Suffix, StringComparison.Ordinal), (Suffix: "", Factor: 1m));
+        return decimal.Parse(text[..^suffix.Length], System.Globalization.CultureInfo.InvariantCulture) * factor;
+    }
 
     /// <summary>Each resource's protection, resolved the way Pulumi resolves it: its own, or else its parent's.</summary>
     private static async Task<List<string>> ProtectedAsync(StackConfig config)
