@@ -112,21 +112,32 @@ public sealed class ProductionReadinessTests
         Assert.Equal("7", command[command.IndexOf("--workers") + 1]);
     }
 
+    [Fact]
+    public async Task Web_OneReplica_HasNoDisruptionBudget()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("web", "replicas", 1));
+
+        Assert.Empty(run.OfType(PodDisruptionBudgetType));
+    }
+
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(2, true)]
-    [InlineData(5, true)]
-    public async Task Web_HasADisruptionBudgetOnlyWithMoreThanOneReplica(int replicas, bool expected)
+    [InlineData(2)]
+    [InlineData(5)]
+    public async Task Web_MoreThanOneReplica_HasOneDisruptionBudgetSelectingExactlyTheWebPods(int replicas)
     {
         var run = await ProgramAsync(StackConfig.Prod.WithField("web", "replicas", replicas));
 
-        var budgets = run.OfType(PodDisruptionBudgetType).ToList();
-        Assert.Equal(expected, budgets.Count == 1);
-        if (expected)
-        {
-            Assert.Equal(1, budgets[0].Inputs.At("spec.maxUnavailable")!.GetValue<double>());
-            Assert.Equal("web", budgets[0].Inputs.Str("spec.selector.matchLabels['app.kubernetes.io/component']"));
-        }
+        var budget = Assert.Single(run.OfType(PodDisruptionBudgetType)).Inputs;
+        Assert.Equal(1, budget.At("spec.maxUnavailable")!.GetValue<double>());
+        Assert.Equal("piefed", budget.Str("metadata.namespace"));
+        Assert.Null(budget.At("spec.selector.matchExpressions"));
+        var selector = budget.At("spec.selector.matchLabels")!.AsObject().ToDictionary(l => l.Key, l => l.Value!.GetValue<string>());
+        Assert.NotEmpty(selector);
+        var selected = Pods(run)
+            .Select(p => p.Owner)
+            .Where(owner => PodLabels(run, owner).Intersect(selector).Count() == selector.Count)
+            .ToList();
+        Assert.Equal(["piefed-web"], selected);
     }
 
     [Theory]
@@ -354,6 +365,14 @@ public sealed class ProductionReadinessTests
         => MigrationGateWiringTests.PodSpecs(run)
             .Concat(run.OfType(StatefulSetType).Select(s => (s.Name, s.Inputs.At("spec.template.spec")!)))
             .Concat(run.OfType(CronJobType).Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)));
+
+    /// <summary>The labels a pod of this owner (a workload or a CronJob) is created with.</summary>
+    private static Dictionary<string, string> PodLabels(StackRun run, string owner)
+    {
+        var workload = run.Registrations.Single(r => r.Name == owner && r.Type is DeploymentType or StatefulSetType or JobType or CronJobType).Inputs;
+        var template = workload.At("spec.template") ?? workload.At("spec.jobTemplate.spec.template")!;
+        return template.At("metadata.labels")!.AsObject().ToDictionary(l => l.Key, l => l.Value!.GetValue<string>());
+    }
 
     /// <summary>A Kubernetes quantity such as "250m", "2", "512Mi" or "1Gi", in cores or bytes.</summary>
     private static decimal Quantity(string text)
