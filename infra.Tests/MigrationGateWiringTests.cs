@@ -61,27 +61,44 @@ public sealed class MigrationGateWiringTests
 
     [Theory]
     [MemberData(nameof(Stacks))]
-    public async Task Pods_ServiceAccountToken_IsMountedIntoTheInitContainerAndNowhereElse(string stack)
+    public async Task Pods_ServiceAccountToken_IsMountedIntoTheWaiterAndNowhereElse(string stack)
     {
         var run = await ProgramAsync(StackInventoryTests.Config(stack));
 
-        foreach (var pod in PodSpecs(run))
+        var pods = ProductionReadinessTests.Pods(run).ToList();
+        var owners = pods.Select(p => p.Owner).ToList();
+        var workloads = run.Registrations.Where(r => r.Type is DeploymentType or JobType or StatefulSetType or CronJobType).Select(r => r.Name);
+        Assert.Equal(workloads.Order(), owners.Order());
+        Assert.Contains("piefed-db-backups-scheduled", owners);
+        Assert.Contains("piefed-db-backups-restore", owners);
+        // Gated: every Deployment and CronJob but the restore's template. The Job, the restore and the bundled servers get no token at all.
+        var gated = run.OfType(DeploymentType).Concat(run.OfType(CronJobType)).Select(r => r.Name).Where(o => o != "piefed-db-backups-restore").ToHashSet();
+        foreach (var (owner, spec) in pods)
         {
-            Assert.False(pod.Spec.At("automountServiceAccountToken")!.GetValue<bool>());
-            foreach (var container in Containers(pod.Spec))
+            Assert.True(spec.At("automountServiceAccountToken")?.GetValue<bool>() == false, $"{owner} mounts the account's token into every container.");
+            var tokenVolumes = spec.Objects("volumes")
+                .Where(v => v.Objects("projected.sources").Any(s => s.At("serviceAccountToken") is not null))
+                .ToList();
+            if (gated.Contains(owner))
             {
-                var mountsToken = container.Objects("volumeMounts").Any(m => m.Str("mountPath") == TokenPath);
-                Assert.Equal(container.Str("name") == "wait-for-migrations", mountsToken);
+                var tokenVolume = Assert.Single(tokenVolumes);
+                Assert.Equal("token", tokenVolume.Str("projected.sources[0].serviceAccountToken.path"));
+                Assert.Equal("kube-root-ca.crt", tokenVolume.Str("projected.sources[1].configMap.name"));
+                Assert.Equal("metadata.namespace", tokenVolume.Str("projected.sources[2].downwardAPI.items[0].fieldRef.fieldPath"));
             }
-        }
+            else
+            {
+                Assert.True(tokenVolumes.Count == 0, $"{owner} has a token volume.");
+            }
 
-        foreach (var component in new[] { "web", "worker" })
-        {
-            var spec = run.Deployment(component).Inputs.At("spec.template.spec")!;
-            var tokenVolume = Assert.Single(spec.Objects("volumes"), v => v.At("projected") is not null);
-            Assert.Equal("token", tokenVolume.Str("projected.sources[0].serviceAccountToken.path"));
-            Assert.Equal("kube-root-ca.crt", tokenVolume.Str("projected.sources[1].configMap.name"));
-            Assert.Equal("metadata.namespace", tokenVolume.Str("projected.sources[2].downwardAPI.items[0].fieldRef.fieldPath"));
+            foreach (var container in Containers(spec))
+            {
+                var mountsToken = container.Objects("volumeMounts")
+                    .Any(m => m.Str("mountPath") == TokenPath || tokenVolumes.Any(v => v.Str("name") == m.Str("name")));
+                Assert.True(
+                    mountsToken == (gated.Contains(owner) && container.Str("name") == "wait-for-migrations"),
+                    $"{owner}/{container.Str("name")} {(mountsToken ? "mounts" : "does not mount")} the token.");
+            }
         }
     }
 
