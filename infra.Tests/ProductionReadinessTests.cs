@@ -320,6 +320,45 @@ public sealed class ProductionReadinessTests
     }
 
     [Fact]
+    public async Task Dev_BundledServers_RunWithoutAnApiToken()
+    {
+        var run = await ProgramAsync(StackConfig.Dev);
+
+        var servers = run.OfType(StatefulSetType).ToList();
+        Assert.Equal(["piefed-postgres", "piefed-redis"], servers.Select(s => s.Name).Order());
+        foreach (var server in servers)
+        {
+            var pod = server.Inputs.At("spec.template.spec")!;
+            // Unset means true: Kubernetes would mount the namespace's default account token into every container.
+            Assert.True(pod.At("automountServiceAccountToken")?.GetValue<bool>() == false, $"{server.Name} mounts an API token.");
+            Assert.DoesNotContain(pod.Objects("volumes"), v => v.At("projected") is not null);
+            Assert.All(MigrationGateWiringTests.Containers(pod), c => Assert.DoesNotContain(
+                c.Objects("volumeMounts"), m => m.Str("mountPath")!.StartsWith("/var/run/secrets/kubernetes.io", StringComparison.Ordinal)));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task CronJobs_EachRunsOnceAtATimeWithoutRetriesAndWithADeadline(string stack)
+    {
+        var run = await ProgramAsync(StackInventoryTests.Config(stack));
+
+        var cronJobs = run.OfType(CronJobType).ToList();
+        Assert.Contains(cronJobs, c => c.Name == "piefed-db-backups-scheduled");
+        Assert.Contains(cronJobs, c => c.Name == "piefed-db-backups-restore");
+        Assert.Contains(cronJobs, c => c.Name.StartsWith("piefed-cron-", StringComparison.Ordinal));
+        foreach (var cronJob in cronJobs)
+        {
+            var spec = cronJob.Inputs.At("spec")!;
+            Assert.Equal("Forbid", spec.Str("concurrencyPolicy"));
+            Assert.Equal(0, spec.At("jobTemplate.spec.backoffLimit")?.GetValue<double>());
+            Assert.True(spec.At("jobTemplate.spec.activeDeadlineSeconds")?.GetValue<double>() > 0, $"{cronJob.Name} has no deadline.");
+            // The kubelet restarts a failed container in place under OnFailure, whatever the backoffLimit.
+            Assert.Equal("Never", spec.Str("jobTemplate.spec.template.spec.restartPolicy"));
+        }
+    }
+
+    [Fact]
     public async Task Protection_ProdProtectsNamespaceMediaAndBackupsOnly()
     {
         var protectedResources = await ProtectedAsync(StackConfig.Prod);
