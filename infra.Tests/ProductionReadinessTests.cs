@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Reflection;
 using System.Text.Json.Nodes;
 using PieFed.Infra.Tests.Support;
 using Pulumi;
@@ -421,16 +421,22 @@ public sealed class ProductionReadinessTests
         return decimal.Parse(text[..^suffix.Length], System.Globalization.CultureInfo.InvariantCulture) * factor;
     }
 
-    /// <summary>Each resource's protection, resolved the way Pulumi resolves it: its own, or else its parent's.</summary>
+    /// <summary>
+    /// The resources the engine is asked to protect. Pulumi's Resource constructor (pulumi-dotnet
+    /// v3.112.1, sdk/Pulumi/Resources/Resource.cs) runs the transformations on the options as
+    /// declared, then fills an unset protection from the parent (<c>options.Protect ??=
+    /// options.Parent._protect</c>), keeps the result in <c>_protect</c> and registers with those
+    /// options, from which Deployment_RegisterResource.cs sets the request's <c>Protect</c>. A
+    /// transformation sees only the declared value and the mocks see none (pulumi/pulumi#14421), so
+    /// the test reads the value the SDK computed rather than computing it again.
+    /// </summary>
     private static async Task<List<string>> ProtectedAsync(StackConfig config)
     {
-        var declared = new ConcurrentDictionary<Resource, (bool? Protect, Resource? Parent)>();
-        await ObserveOptionsAsync(config, args => declared[args.Resource] = (args.Options.Protect, args.Options.Parent));
+        var run = await ProgramAsync(config);
+        var protect = typeof(Resource).GetField("_protect", BindingFlags.Instance | BindingFlags.NonPublic)
+            ?? throw new InvalidOperationException("Pulumi's Resource no longer keeps its protection in _protect: read how this SDK version resolves it.");
 
-        bool IsProtected(Resource resource)
-            => declared.TryGetValue(resource, out var own) && (own.Protect ?? (own.Parent is not null && IsProtected(own.Parent)));
-
-        return [.. declared.Keys.Where(IsProtected)
+        return [.. run.Resources.Where(r => protect.GetValue(r) is true)
             .Select(r => $"{r.GetResourceName()} ({r.GetResourceType()})")
             .Order(StringComparer.Ordinal)];
     }
