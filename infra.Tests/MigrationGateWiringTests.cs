@@ -71,8 +71,8 @@ public sealed class MigrationGateWiringTests
         Assert.Equal(workloads.Order(), owners.Order());
         Assert.Contains("piefed-db-backups-scheduled", owners);
         Assert.Contains("piefed-db-backups-restore", owners);
-        // Gated: every Deployment and CronJob but the restore's template. The Job, the restore and the bundled servers get no token at all.
-        var gated = run.OfType(DeploymentType).Concat(run.OfType(CronJobType)).Select(r => r.Name).Where(o => o != "piefed-db-backups-restore").ToHashSet();
+        // The Job, the restore and the bundled servers get no token at all.
+        var gated = GatedPodSpecs(run).Select(p => p.Owner).ToHashSet();
         foreach (var (owner, spec) in pods)
         {
             Assert.True(spec.At("automountServiceAccountToken")?.GetValue<bool>() == false, $"{owner} mounts the account's token into every container.");
@@ -194,24 +194,60 @@ public sealed class MigrationGateWiringTests
     }
 
     [Fact]
-    public async Task NewImageTag_StartsANewMigrationRunAndRollsBothPodTemplates()
+    public async Task SameConfigurationAgain_KeepsTheMigrationRun()
     {
-        var before = await ProgramAsync(StackConfig.Prod);
-        var after = await ProgramAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"));
+        var first = await ProgramAsync(StackConfig.Prod);
+        var again = await ProgramAsync(StackConfig.Prod, mocks: new RecordingMocks(previous: first.State));
 
-        var jobBefore = await ValueAsync<string>(before.Outputs["migrationJobName"]);
-        var jobAfter = await ValueAsync<string>(after.Outputs["migrationJobName"]);
+        var jobName = await ValueAsync<string>(first.Outputs["migrationJobName"]);
+        Assert.Equal(jobName, await ValueAsync<string>(again.Outputs["migrationJobName"]));
+        Assert.All(GatedPodSpecs(again), p => Assert.Equal(jobName, WaitedForJob(p.Spec)));
+    }
+
+    [Fact]
+    public async Task NewImageTag_StartsANewMigrationRunThatEveryGatedPodWaitsFor()
+    {
+        var first = await ProgramAsync(StackConfig.Prod);
+        var upgraded = await ProgramAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"), mocks: new RecordingMocks(previous: first.State));
+
+        var jobBefore = await ValueAsync<string>(first.Outputs["migrationJobName"]);
+        var jobAfter = await ValueAsync<string>(upgraded.Outputs["migrationJobName"]);
         Assert.NotEqual(jobBefore, jobAfter);
-        Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", after.Single(JobType).Inputs.Str("spec.template.spec.containers[0].image"));
-
-        foreach (var component in new[] { "web", "worker" })
+        Assert.StartsWith("piefed-db-init-", jobAfter, StringComparison.Ordinal);
+        Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", upgraded.Single(JobType).Inputs.Str("spec.template.spec.containers[0].image"));
+        Assert.All(GatedPodSpecs(upgraded), p =>
         {
-            var templateBefore = before.Deployment(component).Inputs.At("spec.template")!;
-            var templateAfter = after.Deployment(component).Inputs.At("spec.template")!;
-            Assert.NotEqual(templateBefore.ToJsonString(), templateAfter.ToJsonString());
-            Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", templateAfter.Str("spec.containers[0].image"));
-            Assert.Equal(jobAfter, templateAfter.Str("spec.initContainers[0].env[0].value"));
-        }
+            Assert.Equal(jobAfter, WaitedForJob(p.Spec));
+            Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", p.Spec.Str("containers[0].image"));
+        });
+    }
+
+    [Fact]
+    public async Task NewReplicaCounts_KeepTheMigrationRun()
+    {
+        var first = await ProgramAsync(StackConfig.Prod);
+        var scaled = await ProgramAsync(
+            StackConfig.Prod.WithField("web", "replicas", 5).WithField("worker", "replicas", 3),
+            mocks: new RecordingMocks(previous: first.State));
+
+        var jobName = await ValueAsync<string>(first.Outputs["migrationJobName"]);
+        Assert.Equal(jobName, await ValueAsync<string>(scaled.Outputs["migrationJobName"]));
+        Assert.Equal(5, scaled.Deployment("web").Inputs.At("spec.replicas")!.GetValue<double>());
+        Assert.All(GatedPodSpecs(scaled), p => Assert.Equal(jobName, WaitedForJob(p.Spec)));
+    }
+
+    [Fact]
+    public async Task NewAppEnvironment_StartsANewMigrationRunUnderIt()
+    {
+        var first = await ProgramAsync(StackConfig.Prod);
+        var changed = await ProgramAsync(StackConfig.Prod.WithField("env", "MAIL_SERVER", "smtp.example.org"), mocks: new RecordingMocks(previous: first.State));
+
+        Assert.NotEqual(await ValueAsync<string>(first.Outputs["migrationJobName"]), await ValueAsync<string>(changed.Outputs["migrationJobName"]));
+        var environment = changed.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-env").Inputs;
+        Assert.Equal("smtp.example.org", environment.Str("data.MAIL_SERVER"));
+        Assert.Equal(
+            await ValueAsync<string>(changed.Outputs["migrationJobName"]),
+            Assert.Single(GatedPodSpecs(changed).Select(p => WaitedForJob(p.Spec)).Distinct()));
     }
 
     [Fact]
@@ -228,6 +264,16 @@ public sealed class MigrationGateWiringTests
     internal static IEnumerable<(string Owner, JsonNode Spec)> PodSpecs(StackRun run)
         => run.OfType(DeploymentType).Concat(run.OfType(JobType))
             .Select(r => (r.Name, r.Inputs.At("spec.template.spec")!));
+
+    /// <summary>The pods that wait for the migration: every Deployment's and CronJob's but the restore's template.</summary>
+    private static IEnumerable<(string Owner, JsonNode Spec)> GatedPodSpecs(StackRun run)
+        => run.OfType(DeploymentType).Select(d => (d.Name, d.Inputs.At("spec.template.spec")!))
+            .Concat(run.OfType(CronJobType)
+                .Where(c => c.Name != "piefed-db-backups-restore")
+                .Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)));
+
+    private static string? WaitedForJob(JsonNode podSpec)
+        => podSpec.Objects("initContainers").SingleOrDefault(c => c.Str("name") == "wait-for-migrations")?.Objects("env").Single(e => e.Str("name") == "JOB_NAME").Str("value");
 
     internal static IEnumerable<JsonObject> Containers(JsonNode podSpec)
         => podSpec.Objects("initContainers").Concat(podSpec.Objects("containers"));
