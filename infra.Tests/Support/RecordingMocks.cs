@@ -47,7 +47,7 @@ internal sealed class RecordingMocks
     private readonly StackState _previous;
     private readonly bool _unknownAutoNames;
 
-    /// <param name="beforeRegistering">Runs before a registration completes, e.g. to hold it as a slow provider would.</param>
+    /// <param name="beforeRegistering">Runs before a registration completes, e.g. to fail it as a provider does with an object that never becomes ready.</param>
     /// <param name="unknownAutoNames">Answer auto-names as unknown, as a preview may.</param>
     /// <param name="previous">The state an earlier update left, as <see cref="State"/> of its mocks; none for a first update.</param>
     public RecordingMocks(Func<MockResourceArgs, Task>? beforeRegistering = null, bool unknownAutoNames = false, StackState? previous = null)
