@@ -265,8 +265,11 @@ public sealed class MigrationGateWiringTests
         => run.OfType(DeploymentType).Concat(run.OfType(JobType))
             .Select(r => (r.Name, r.Inputs.At("spec.template.spec")!));
 
-    /// <summary>The pods that wait for the migration: every Deployment's and CronJob's but the restore's template.</summary>
-    private static IEnumerable<(string Owner, JsonNode Spec)> GatedPodSpecs(StackRun run)
+    /// <summary>
+    /// The pods that must wait for the migration: every Deployment and CronJob runs PieFed's code
+    /// after it, except the restore's template, which replaces a migration that cannot complete.
+    /// </summary>
+    internal static IEnumerable<(string Owner, JsonNode Spec)> GatedPodSpecs(StackRun run)
         => run.OfType(DeploymentType).Select(d => (d.Name, d.Inputs.At("spec.template.spec")!))
             .Concat(run.OfType(CronJobType)
                 .Where(c => c.Name != "piefed-db-backups-restore")

@@ -55,11 +55,7 @@ public sealed class ProductionReadinessTests
     {
         var run = await ProgramAsync(StackInventoryTests.Config(stack));
 
-        // Every Deployment and CronJob runs PieFed's code after the migration; only the restore's template must not wait for it.
-        var gated = run.OfType(DeploymentType).Select(d => (Owner: d.Name, Spec: d.Inputs.At("spec.template.spec")!))
-            .Concat(run.OfType(CronJobType).Select(c => (Owner: c.Name, Spec: c.Inputs.At("spec.jobTemplate.spec.template.spec")!)))
-            .Where(p => p.Owner != "piefed-db-backups-restore")
-            .ToList();
+        var gated = MigrationGateWiringTests.GatedPodSpecs(run).ToList();
         var owners = gated.Select(p => p.Owner).ToList();
         Assert.Contains("piefed-web", owners);
         Assert.Contains("piefed-worker", owners);
