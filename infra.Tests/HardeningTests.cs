@@ -110,14 +110,19 @@ public sealed class HardeningTests
     [Fact]
     public async Task MigrationResources_AreTheJobsOwnAndResizingWorkersLeavesTheJobAlone()
     {
-        var before = await ProgramAsync(StackConfig.Prod);
-        var resized = await ProgramAsync(StackConfig.Prod.WithField("worker", "resources.limits.memory", "3Gi").WithField("worker", "resources.requests.cpu", "1"));
-        var migrationResized = await ProgramAsync(StackConfig.Prod.WithField("migration", "resources.limits.memory", "2Gi"));
+        var beforeMocks = new RecordingMocks();
+        var before = await ProgramAsync(StackConfig.Prod, mocks: beforeMocks);
+        var resized = await ProgramAsync(
+            StackConfig.Prod.WithField("worker", "resources.limits.memory", "3Gi").WithField("worker", "resources.requests.cpu", "1"),
+            mocks: new RecordingMocks(previous: beforeMocks.State));
+        var migrationResized = await ProgramAsync(StackConfig.Prod.WithField("migration", "resources.limits.memory", "2Gi"), mocks: new RecordingMocks(previous: beforeMocks.State));
 
         var job = before.Single(JobType).Inputs;
         Assert.Equal("512Mi", job.Str("spec.template.spec.containers[0].resources.requests.memory"));
         Assert.Equal(job.ToJsonString(), resized.Single(JobType).Inputs.ToJsonString());
+        Assert.Equal(await ValueAsync<string>(before.Outputs["migrationJobName"]), await ValueAsync<string>(resized.Outputs["migrationJobName"]));
         Assert.Equal("2Gi", migrationResized.Single(JobType).Inputs.Str("spec.template.spec.containers[0].resources.limits.memory"));
+        Assert.NotEqual(await ValueAsync<string>(before.Outputs["migrationJobName"]), await ValueAsync<string>(migrationResized.Outputs["migrationJobName"]));
     }
 
     [Theory]

@@ -55,27 +55,44 @@ public sealed class MigrationGateWiringTests
 
     [Theory]
     [MemberData(nameof(Stacks))]
-    public async Task Pods_ServiceAccountToken_IsMountedIntoTheInitContainerAndNowhereElse(string stack)
+    public async Task Pods_ServiceAccountToken_IsMountedIntoTheWaiterAndNowhereElse(string stack)
     {
         var run = await ProgramAsync(StackInventoryTests.Config(stack));
 
-        foreach (var pod in PodSpecs(run))
+        var pods = ProductionReadinessTests.Pods(run).ToList();
+        var owners = pods.Select(p => p.Owner).ToList();
+        var workloads = run.Registrations.Where(r => r.Type is DeploymentType or JobType or StatefulSetType or CronJobType).Select(r => r.Name);
+        Assert.Equal(workloads.Order(), owners.Order());
+        Assert.Contains("piefed-db-backups-scheduled", owners);
+        Assert.Contains("piefed-db-backups-restore", owners);
+        // The Job, the restore and the bundled servers get no token at all.
+        var gated = GatedPodSpecs(run).Select(p => p.Owner).ToHashSet();
+        foreach (var (owner, spec) in pods)
         {
-            Assert.False(pod.Spec.At("automountServiceAccountToken")!.GetValue<bool>());
-            foreach (var container in Containers(pod.Spec))
+            Assert.True(spec.At("automountServiceAccountToken")?.GetValue<bool>() == false, $"{owner} mounts the account's token into every container.");
+            var tokenVolumes = spec.Objects("volumes")
+                .Where(v => v.Objects("projected.sources").Any(s => s.At("serviceAccountToken") is not null))
+                .ToList();
+            if (gated.Contains(owner))
             {
-                var mountsToken = container.Objects("volumeMounts").Any(m => m.Str("mountPath") == TokenPath);
-                Assert.Equal(container.Str("name") == "wait-for-migrations", mountsToken);
+                var tokenVolume = Assert.Single(tokenVolumes);
+                Assert.Equal("token", tokenVolume.Str("projected.sources[0].serviceAccountToken.path"));
+                Assert.Equal("kube-root-ca.crt", tokenVolume.Str("projected.sources[1].configMap.name"));
+                Assert.Equal("metadata.namespace", tokenVolume.Str("projected.sources[2].downwardAPI.items[0].fieldRef.fieldPath"));
             }
-        }
+            else
+            {
+                Assert.True(tokenVolumes.Count == 0, $"{owner} has a token volume.");
+            }
 
-        foreach (var component in new[] { "web", "worker" })
-        {
-            var spec = run.Deployment(component).Inputs.At("spec.template.spec")!;
-            var tokenVolume = Assert.Single(spec.Objects("volumes"), v => v.At("projected") is not null);
-            Assert.Equal("token", tokenVolume.Str("projected.sources[0].serviceAccountToken.path"));
-            Assert.Equal("kube-root-ca.crt", tokenVolume.Str("projected.sources[1].configMap.name"));
-            Assert.Equal("metadata.namespace", tokenVolume.Str("projected.sources[2].downwardAPI.items[0].fieldRef.fieldPath"));
+            foreach (var container in Containers(spec))
+            {
+                var mountsToken = container.Objects("volumeMounts")
+                    .Any(m => m.Str("mountPath") == TokenPath || tokenVolumes.Any(v => v.Str("name") == m.Str("name")));
+                Assert.True(
+                    mountsToken == (gated.Contains(owner) && container.Str("name") == "wait-for-migrations"),
+                    $"{owner}/{container.Str("name")} {(mountsToken ? "mounts" : "does not mount")} the token.");
+            }
         }
     }
 
@@ -101,29 +118,45 @@ public sealed class MigrationGateWiringTests
         Assert.Contains(init.Objects("volumeMounts"), m => m.Str("name") == scriptsVolume.Str("name") && m.Str("mountPath") == MigrationScripts.MountPath);
     }
 
-    [Fact]
-    public async Task MainContainers_NeverMigrate_OnlyTheJobDoes()
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public async Task PieFedContainers_NoneMigratesButTheJob(string stack)
     {
-        var run = await ProgramAsync(StackConfig.Prod);
+        var run = await ProgramAsync(StackInventoryTests.Config(stack));
 
-        Assert.Equal(
-            ["gunicorn", "--config", "gunicorn.conf.py", "--workers", "4", "--graceful-timeout", "30", "--preload", "pyfedi:app"],
-            Strings(MainContainer(run, "web"), "command"));
-        Assert.Equal(
-            ["celery", "-A", "celery_worker_docker.celery", "worker", "--concurrency=4", "--queues=celery,background,send"],
-            Strings(MainContainer(run, "worker"), "command"));
-        foreach (var component in new[] { "web", "worker" })
+        var containers = ProductionReadinessTests.Pods(run)
+            .SelectMany(p => Containers(p.Spec).Select(c => (p.Owner, Container: c)))
+            .Where(p => p.Container.Str("image")!.Contains("pyfedi", StringComparison.Ordinal))
+            .ToList();
+        var dbInitRuns = new List<(string Owner, string Mode)>();
+        foreach (var (owner, container) in containers)
         {
-            var command = string.Join(' ', Strings(MainContainer(run, component), "command"));
-            Assert.DoesNotContain("db upgrade", command, StringComparison.Ordinal);
-            Assert.DoesNotContain("init-db", command, StringComparison.Ordinal);
-            Assert.DoesNotContain(MigrationScripts.DbInitFileName, command, StringComparison.Ordinal);
+            var name = $"{owner}/{container.Str("name")}";
+            // Without a command of its own, a container runs the image's entrypoint, which upgrades the database.
+            Assert.True(container.Array("command").Count > 0, $"{name} runs the image's entrypoint.");
+            var words = Strings(container, "command").Concat(Strings(container, "args"))
+                .SelectMany(w => w.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .ToArray();
+            var line = string.Join(' ', words);
+            Assert.DoesNotContain("entrypoint", line, StringComparison.Ordinal);
+            Assert.DoesNotMatch(@"\bflask\s+db\s+upgrade\b", line);
+            Assert.DoesNotMatch(@"\bflask\s+init-db\b", line);
+            var script = Array.FindIndex(words, w => w.EndsWith("/db_init.py", StringComparison.Ordinal) || w == "db_init.py");
+            if (script >= 0)
+            {
+                dbInitRuns.Add((owner, script + 1 < words.Length ? words[script + 1] : "migrate"));
+            }
         }
 
+        Assert.Equal(
+            [("piefed-db-backups-restore", "restore"), ("piefed-db-backups-scheduled", "backup"), ("piefed-db-init", "migrate")],
+            dbInitRuns.Order());
+        var web = Strings(MainContainer(run, "web"), "command");
+        Assert.Equal(["gunicorn", "pyfedi:app"], [web[0], web[^1]]);
+        Assert.Equal(["celery", "-A", "celery_worker_docker.celery", "worker"], Strings(MainContainer(run, "worker"), "command")[..4]);
         var job = run.Single(JobType).Inputs;
         var migrator = Assert.Single(job.Objects("spec.template.spec.containers"));
         Assert.Equal(["python3", $"{MigrationScripts.MountPath}/{MigrationScripts.DbInitFileName}"], Strings(migrator, "command"));
-        Assert.Equal(ProdImage, migrator.Str("image"));
         Assert.Equal("Never", job.Str("spec.template.spec.restartPolicy"));
     }
 
@@ -155,24 +188,60 @@ public sealed class MigrationGateWiringTests
     }
 
     [Fact]
-    public async Task NewImageTag_StartsANewMigrationRunAndRollsBothPodTemplates()
+    public async Task SameConfigurationAgain_KeepsTheMigrationRun()
     {
-        var before = await ProgramAsync(StackConfig.Prod);
-        var after = await ProgramAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"));
+        var first = await ProgramAsync(StackConfig.Prod);
+        var again = await ProgramAsync(StackConfig.Prod, mocks: new RecordingMocks(previous: first.State));
 
-        var jobBefore = await ValueAsync<string>(before.Outputs["migrationJobName"]);
-        var jobAfter = await ValueAsync<string>(after.Outputs["migrationJobName"]);
+        var jobName = await ValueAsync<string>(first.Outputs["migrationJobName"]);
+        Assert.Equal(jobName, await ValueAsync<string>(again.Outputs["migrationJobName"]));
+        Assert.All(GatedPodSpecs(again), p => Assert.Equal(jobName, WaitedForJob(p.Spec)));
+    }
+
+    [Fact]
+    public async Task NewImageTag_StartsANewMigrationRunThatEveryGatedPodWaitsFor()
+    {
+        var first = await ProgramAsync(StackConfig.Prod);
+        var upgraded = await ProgramAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"), mocks: new RecordingMocks(previous: first.State));
+
+        var jobBefore = await ValueAsync<string>(first.Outputs["migrationJobName"]);
+        var jobAfter = await ValueAsync<string>(upgraded.Outputs["migrationJobName"]);
         Assert.NotEqual(jobBefore, jobAfter);
-        Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", after.Single(JobType).Inputs.Str("spec.template.spec.containers[0].image"));
-
-        foreach (var component in new[] { "web", "worker" })
+        Assert.StartsWith("piefed-db-init-", jobAfter, StringComparison.Ordinal);
+        Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", upgraded.Single(JobType).Inputs.Str("spec.template.spec.containers[0].image"));
+        Assert.All(GatedPodSpecs(upgraded), p =>
         {
-            var templateBefore = before.Deployment(component).Inputs.At("spec.template")!;
-            var templateAfter = after.Deployment(component).Inputs.At("spec.template")!;
-            Assert.NotEqual(templateBefore.ToJsonString(), templateAfter.ToJsonString());
-            Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", templateAfter.Str("spec.containers[0].image"));
-            Assert.Equal(jobAfter, templateAfter.Str("spec.initContainers[0].env[0].value"));
-        }
+            Assert.Equal(jobAfter, WaitedForJob(p.Spec));
+            Assert.Equal("codeberg.org/rimu/pyfedi:v1.8.0", p.Spec.Str("containers[0].image"));
+        });
+    }
+
+    [Fact]
+    public async Task NewReplicaCounts_KeepTheMigrationRun()
+    {
+        var first = await ProgramAsync(StackConfig.Prod);
+        var scaled = await ProgramAsync(
+            StackConfig.Prod.WithField("web", "replicas", 5).WithField("worker", "replicas", 3),
+            mocks: new RecordingMocks(previous: first.State));
+
+        var jobName = await ValueAsync<string>(first.Outputs["migrationJobName"]);
+        Assert.Equal(jobName, await ValueAsync<string>(scaled.Outputs["migrationJobName"]));
+        Assert.Equal(5, scaled.Deployment("web").Inputs.At("spec.replicas")!.GetValue<double>());
+        Assert.All(GatedPodSpecs(scaled), p => Assert.Equal(jobName, WaitedForJob(p.Spec)));
+    }
+
+    [Fact]
+    public async Task NewAppEnvironment_StartsANewMigrationRunUnderIt()
+    {
+        var first = await ProgramAsync(StackConfig.Prod);
+        var changed = await ProgramAsync(StackConfig.Prod.WithField("env", "MAIL_SERVER", "smtp.example.org"), mocks: new RecordingMocks(previous: first.State));
+
+        Assert.NotEqual(await ValueAsync<string>(first.Outputs["migrationJobName"]), await ValueAsync<string>(changed.Outputs["migrationJobName"]));
+        var environment = changed.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-env").Inputs;
+        Assert.Equal("smtp.example.org", environment.Str("data.MAIL_SERVER"));
+        Assert.Equal(
+            await ValueAsync<string>(changed.Outputs["migrationJobName"]),
+            Assert.Single(GatedPodSpecs(changed).Select(p => WaitedForJob(p.Spec)).Distinct()));
     }
 
     [Fact]
@@ -183,18 +252,33 @@ public sealed class MigrationGateWiringTests
         var run = await ProgramAsync(StackConfig.Prod, isPreview: true, mocks: mocks);
 
         Assert.False(await Pulumi.Utilities.OutputUtilities.GetIsKnownAsync((Pulumi.Output<string>)run.Outputs["migrationJobName"]!));
-        Assert.Equal(2, run.OfType(DeploymentType).Count());
+        Assert.Equal(["piefed-notifications", "piefed-web", "piefed-worker"], run.OfType(DeploymentType).Select(d => d.Name).Order());
     }
 
     internal static IEnumerable<(string Owner, JsonNode Spec)> PodSpecs(StackRun run)
         => run.OfType(DeploymentType).Concat(run.OfType(JobType))
             .Select(r => (r.Name, r.Inputs.At("spec.template.spec")!));
 
+    /// <summary>
+    /// The pods that must wait for the migration: every Deployment and CronJob runs PieFed's code
+    /// after it, except the restore's template, which replaces a migration that cannot complete, and
+    /// the notifications service, which never touches the database.
+    /// </summary>
+    internal static IEnumerable<(string Owner, JsonNode Spec)> GatedPodSpecs(StackRun run)
+        => run.OfType(DeploymentType).Where(d => d.Name != "piefed-notifications").Select(d => (d.Name, d.Inputs.At("spec.template.spec")!))
+            .Concat(run.OfType(CronJobType)
+                .Where(c => c.Name != "piefed-db-backups-restore")
+                .Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)));
+
+    private static string? WaitedForJob(JsonNode podSpec)
+        => podSpec.Objects("initContainers").SingleOrDefault(c => c.Str("name") == "wait-for-migrations")?.Objects("env").Single(e => e.Str("name") == "JOB_NAME").Str("value");
+
     internal static IEnumerable<JsonObject> Containers(JsonNode podSpec)
         => podSpec.Objects("initContainers").Concat(podSpec.Objects("containers"));
 
+    /// <summary>The pod's first container; a web pod's community-search refresh comes after gunicorn.</summary>
     private static JsonObject MainContainer(StackRun run, string component)
-        => Assert.Single(run.Deployment(component).Inputs.Objects("spec.template.spec.containers"));
+        => run.Deployment(component).Inputs.Objects("spec.template.spec.containers").First(c => c.Str("name") == component);
 
     private static string[] Strings(JsonNode node, string path) => [.. node.Array(path).Select(n => n!.GetValue<string>())];
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using PieFed.Infra.Tests.Support;
 using Pulumi;
+using Pulumi.Testing;
 using Pulumi.Utilities;
 using static PieFed.Infra.Tests.Support.StackRun;
 
@@ -9,6 +10,13 @@ namespace PieFed.Infra.Tests;
 public sealed class OrderingTests
 {
     private const string DeploymentComponentType = "piefed:app:PieFedDeployment";
+    private const string MigrationComponentType = "piefed:migration:DatabaseMigration";
+
+    /// <summary>Everything that runs PieFed's code, all of it declared after the migration and the RBAC.</summary>
+    private static readonly string[] AfterTheMigration =
+        [DeploymentComponentType, DeploymentType, "piefed:app:ScheduledTasks", "piefed:data:DatabaseBackups", CronJobType];
+
+    private static readonly string[] TheMigrationAndAfter = [MigrationComponentType, JobType, .. AfterTheMigration];
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Fact]
@@ -42,107 +50,120 @@ public sealed class OrderingTests
     }
 
     [Fact]
-    public async Task Program_BundledPostgresHeldByTheProvider_TheJobWaitsForIt()
+    public async Task Program_BundledPostgresNeverReady_NothingFromTheMigrationOnIsCreated()
     {
-        var order = await HoldAsync(StatefulSetType, "piefed-postgres", mustWait: [JobType, DeploymentType, CronJobType]);
-
-        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > order.IndexOf((StatefulSetType, "piefed-postgres")));
+        await AssertAFailureHoldsBackExactlyAsync((StatefulSetType, "piefed-postgres"), TheMigrationAndAfter, alsoHeldBack: Notifications);
     }
 
     [Fact]
-    public async Task Program_JobHeldByTheProvider_NoCronJobRegistersUntilItIsReleased()
+    public async Task Program_JobNeverCompletes_NoDeploymentOrCronJobIsCreated()
     {
-        var order = await HoldAsync(JobType, "piefed-db-init", mustWait: [CronJobType]);
-
-        var jobRegistered = order.IndexOf((JobType, "piefed-db-init"));
-        Assert.All(order.Select((r, i) => (r.Type, i)).Where(p => p.Type == CronJobType), p => Assert.True(p.i > jobRegistered));
+        await AssertAFailureHoldsBackExactlyAsync((JobType, "piefed-db-init"), AfterTheMigration);
     }
 
     [Fact]
-    public async Task Program_JobHeldByTheProvider_NoDeploymentRegistersUntilItIsReleased()
+    public async Task Program_RoleBindingFailing_NoDeploymentOrCronJobIsCreated()
     {
-        var order = await HoldAsync(JobType, "piefed-db-init", mustWait: [DeploymentComponentType, DeploymentType]);
-
-        var jobRegistered = order.IndexOf((JobType, "piefed-db-init"));
-        Assert.All(Deployments(order), index => Assert.True(index > jobRegistered));
+        await AssertAFailureHoldsBackExactlyAsync((RoleBindingType, "piefed-migration-rbac-binding"), AfterTheMigration);
     }
 
     [Fact]
-    public async Task Program_RoleBindingHeldByTheProvider_NoDeploymentRegistersUntilItIsReleased()
+    public async Task Program_BackupClaimFailing_NothingFromTheMigrationOnIsCreated()
     {
-        var order = await HoldAsync(RoleBindingType, "piefed-migration-rbac-binding", mustWait: [DeploymentComponentType, DeploymentType]);
-
-        var bindingRegistered = order.IndexOf((RoleBindingType, "piefed-migration-rbac-binding"));
-        Assert.All(Deployments(order), index => Assert.True(index > bindingRegistered));
+        await AssertAFailureHoldsBackExactlyAsync((PersistentVolumeClaimType, "piefed-backups"), TheMigrationAndAfter);
     }
 
     [Fact]
-    public async Task Program_BackupClaimHeldByTheProvider_TheJobWaitsForIt()
+    public async Task Program_AppSecretFailing_NothingFromTheMigrationOnIsCreated()
     {
-        var order = await HoldAsync(PersistentVolumeClaimType, "piefed-backups", mustWait: [JobType, DeploymentType, CronJobType]);
-
-        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > order.IndexOf((PersistentVolumeClaimType, "piefed-backups")));
+        await AssertAFailureHoldsBackExactlyAsync((SecretType, "piefed-config-secrets"), TheMigrationAndAfter, alsoHeldBack: Notifications);
     }
 
     [Fact]
-    public async Task Program_SecretHeldByTheProvider_TheJobWaitsForIt()
+    public async Task Program_IsolatedAllowancesFailing_NeitherTheMigrationNorTheDefaultDenyIsCreated()
     {
-        var order = await HoldAsync(SecretType, "piefed-config-secrets", mustWait: [JobType, DeploymentType]);
-
-        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > order.IndexOf((SecretType, "piefed-config-secrets")));
-    }
-
-    [Fact]
-    public async Task Program_IsolatedAllowancesHeldByTheProvider_TheJobAndTheDefaultDenyWaitForThem()
-    {
-        var order = await HoldAsync(NetworkPolicyType, "piefed-network-egress", mustWait: [JobType, DeploymentType, CronJobType], NetworkIsolationTests.IsolatedDev);
-
-        var allowed = order.IndexOf((NetworkPolicyType, "piefed-network-egress"));
-        Assert.True(order.IndexOf((JobType, "piefed-db-init")) > allowed);
-        Assert.True(order.IndexOf((NetworkPolicyType, "piefed-default-deny")) > allowed);
+        await AssertAFailureHoldsBackExactlyAsync(
+            (NetworkPolicyType, "piefed-network-egress"), TheMigrationAndAfter, NetworkIsolationTests.IsolatedDev,
+            [(NetworkPolicyType, "piefed-default-deny"), ("piefed:network:NetworkIsolation", "piefed-default-deny")]);
     }
 
     /// <summary>
-    /// Holds one registration in the mock provider, as a slow real one would (the Kubernetes
-    /// provider holds a Job until it completes), and checks that no resource of the types that
-    /// must come after it reached the provider meanwhile. Returns the order in which
-    /// registrations completed.
+    /// Fails one registration in the mock provider, as the Kubernetes provider fails an object that
+    /// never becomes ready (it holds a Job until it completes, a StatefulSet until its pods are
+    /// ready), and checks that exactly the resources of the given types, out of an ordinary run,
+    /// never reached the provider. Whatever waits for the failed registration fails with it
+    /// without reaching the provider, and everything else gets there, so the outcome depends on
+    /// the program's dependencies alone and not on how long the test waits.
     /// </summary>
-    private static async Task<List<(string Type, string Name)>> HoldAsync(string type, string name, string[] mustWait, StackConfig? config = null)
+    /// <summary>The notifications service waits for the app's configuration and servers, though not for the migration.</summary>
+    private static readonly (string Type, string Name)[] Notifications =
+        [(DeploymentType, "piefed-notifications"), ("piefed:app:PieFedDeployment", "piefed-notifications")];
+
+    /// <param name="alsoHeldBack">Resources, beside the types' own, that wait for the failing one too.</param>
+    private static async Task AssertAFailureHoldsBackExactlyAsync(
+        (string Type, string Name) failing, string[] heldBackTypes, StackConfig? config = null, (string Type, string Name)[]? alsoHeldBack = null)
     {
-        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var startedWhileHeld = new ConcurrentQueue<string>();
-        var mocks = new RecordingMocks(async args =>
-        {
-            if (args.Type == type && args.Name == name)
-            {
-                held.SetResult();
-                await release.Task;
-            }
-            else if (held.Task.IsCompleted && !release.Task.IsCompleted && !ProductionReadinessTests.Ungated.Contains(args.Name))
-            {
-                startedWhileHeld.Enqueue(args.Type!);
-            }
-        });
+        config ??= StackConfig.Dev;
+        var ordinary = (await ProgramAsync(config)).Registrations.Select(r => (r.Type, r.Name)).ToList();
+        Assert.Contains(failing, ordinary);
 
-        var run = ProgramAsync(config ?? StackConfig.Dev, mocks: mocks);
-        await held.Task.WaitAsync(Patience);
-        // Everything that does not depend on the held resource gets the chance to register first.
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
-        var startedTooEarly = startedWhileHeld.Where(mustWait.Contains).ToList();
-        release.SetResult();
-        var result = await run.WaitAsync(Patience);
+        var reached = await ReachingTheProviderAsync(config, failing);
 
-        Assert.Empty(startedTooEarly);
-        return [.. result.Registrations.Select(r => (r.Type, r.Name))];
+        // The notifications service never touches the database, so it waits for none of this.
+        var expected = ordinary
+            .Where(r => (heldBackTypes.Contains(r.Type) && r.Name != "piefed-notifications") || (alsoHeldBack ?? []).Contains(r))
+            .Order().ToList();
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, ordinary.Where(r => r != failing && !reached.Contains(r)).Order());
     }
 
-    private static List<int> Deployments(List<(string Type, string Name)> order)
+    /// <summary>
+    /// The registrations that reached the provider in a run where one of them fails, once every
+    /// resource has registered or failed. The program runs in a stack whose transformation sees
+    /// every resource as it is created, so that the test knows what to wait for.
+    /// </summary>
+    private static async Task<HashSet<(string Type, string Name)>> ReachingTheProviderAsync(StackConfig config, (string Type, string Name) failing)
     {
-        var indexes = order.Select((r, i) => (r.Type, r.Name, i)).Where(p => p.Type == DeploymentType && !ProductionReadinessTests.Ungated.Contains(p.Name)).Select(p => p.i).ToList();
-        Assert.Equal(2, indexes.Count);
-        return indexes;
+        var resources = new ConcurrentQueue<Resource>();
+        var mocks = new RecordingMocks(args => (args.Type, args.Name) == failing
+            ? Task.FromException(new InvalidOperationException($"{failing.Name} never became ready."))
+            : Task.CompletedTask);
+        using var _ = PulumiConfigEnvironment.Set(config);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => Pulumi.Deployment.TestWithServiceProviderAsync<ObservedStack>(
+            mocks.Mock.Object,
+            new ObservedStackFactory(resources.Enqueue),
+            new TestOptions { IsPreview = false, StackName = config.StackName, ProjectName = "piefed" }));
+        Assert.Contains($"{failing.Name} never became ready.", error.Message, StringComparison.Ordinal);
+        // The run reports the first error; the other registrations go on until each succeeds or fails.
+        var settled = Task.WhenAll(resources.Select(r => OutputUtilities.GetValueAsync(r.Urn)));
+        await Task.WhenAny(settled, Task.Delay(Patience));
+        Assert.True(settled.IsCompleted, $"Some registrations neither succeeded nor failed within {Patience}.");
+
+        return [.. mocks.Registrations.Select(r => (r.Type, r.Name))];
+    }
+
+    /// <summary>The program's stack, handing every resource to an observer as the program creates it.</summary>
+    private sealed class ObservedStack : Stack
+    {
+        public ObservedStack(Action<Resource> observe)
+            : base(new StackOptions
+            {
+                ResourceTransformations =
+                {
+                    args =>
+                    {
+                        observe(args.Resource);
+                        return null;
+                    },
+                },
+            })
+            => PieFedProgram.Run();
+    }
+
+    private sealed class ObservedStackFactory(Action<Resource> observe) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => serviceType == typeof(ObservedStack) ? new ObservedStack(observe) : null;
     }
 
     private static async Task<Dictionary<(string Type, string Name), string[]>> ExplicitDependenciesAsync(StackConfig config)

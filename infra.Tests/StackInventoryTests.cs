@@ -1,4 +1,3 @@
-using PieFed.Infra.Scripts;
 using PieFed.Infra.Tests.Support;
 using static PieFed.Infra.Tests.Support.StackRun;
 
@@ -162,13 +161,19 @@ public sealed class StackInventoryTests
     }
 
     [Fact]
-    public async Task Program_ScriptsConfigMap_ShipsTheExactScriptText()
+    public async Task Program_ScriptsConfigMap_ShipsTheScriptFilesOfTheRepository()
     {
         var run = await ProgramAsync(StackConfig.Dev);
 
-        var scripts = run.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-scripts").Inputs;
-        Assert.Equal(MigrationScripts.DbInit, scripts.Str($"data['{MigrationScripts.DbInitFileName}']"));
-        Assert.Equal(MigrationScripts.WaitForMigrations, scripts.Str($"data['{MigrationScripts.WaitForMigrationsFileName}']"));
+        var shipped = run.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-scripts").Inputs.At("data")!.AsObject();
+        var repositoryScripts = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Scripts"), "*.py")
+            .ToDictionary(path => Path.GetFileName(path), File.ReadAllText);
+        Assert.Equal(["db_init.py", "wait_for_migrations.py"], repositoryScripts.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(repositoryScripts.Keys.Order(StringComparer.Ordinal), shipped.Select(p => p.Key).Order(StringComparer.Ordinal));
+        foreach (var (fileName, text) in repositoryScripts)
+        {
+            Assert.Equal(text, shipped[fileName]!.GetValue<string>());
+        }
     }
 
     internal static IEnumerable<Registration> NamespacedObjects(StackRun run)

@@ -6,11 +6,12 @@ using Pulumi.Testing;
 
 namespace PieFed.Infra.Tests.Support;
 
-/// <summary>One run of the program under mocks, with what it registered.</summary>
+/// <summary>One run of the program under mocks, with what it registered and the state it leaves for the next run.</summary>
 internal sealed record StackRun(
     ImmutableArray<Resource> Resources,
     IDictionary<string, object?> Outputs,
-    IReadOnlyList<Registration> Registrations)
+    IReadOnlyList<Registration> Registrations,
+    StackState State)
 {
     public const string NamespaceType = "kubernetes:core/v1:Namespace";
     public const string ServiceAccountType = "kubernetes:core/v1:ServiceAccount";
@@ -37,7 +38,7 @@ internal sealed record StackRun(
             mocks.Mock.Object,
             new TestOptions { IsPreview = isPreview, StackName = config.StackName, ProjectName = "piefed" },
             PieFedProgram.Run);
-        return new StackRun(resources, outputs, mocks.Registrations);
+        return new StackRun(resources, outputs, mocks.Registrations, mocks.State);
     }
 
     /// <summary>
