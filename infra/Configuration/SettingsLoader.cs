@@ -50,7 +50,10 @@ public static partial class SettingsLoader
     /// <summary>Anywhere but the metadata ranges, until the operator narrows it to the API server's endpoints.</summary>
     private static readonly ImmutableArray<string> DefaultApiServerCidrs = ["0.0.0.0/0"];
 
-    /// <summary>SMTP's port, which PieFed uses when MAIL_SERVER is set without MAIL_PORT.</summary>
+    /// <summary>
+    /// SMTP's port, which PieFed uses when MAIL_SERVER is set without MAIL_PORT
+    /// (config.py at v1.7.7: <c>MAIL_PORT = int(os.environ.get('MAIL_PORT') or 25)</c>).
+    /// </summary>
     private const int DefaultMailPort = 25;
     private static readonly string[] ExternalDataServiceKeys = ["database", "redis", "databasePassword", "redisPassword"];
     private static readonly string[] AccessModes = ["ReadWriteMany", "ReadWriteOnce"];
