@@ -214,7 +214,7 @@ public sealed class DbInitBackupTests : StandInInstanceTest
 
         await OutputAssert.ExitsWith(1, restore, DbInit.HardTimeout);
         OutputAssert.Contains(restore, "db-init: FAILED: 1 other session(s) are connected to the database: gunicorn piefed-web (pid");
-        OutputAssert.Contains(restore, "Scale the web, worker and notifications Deployments to 0");
+        OutputAssert.Contains(restore, "Scale the web and worker Deployments to 0");
         Assert.Equal(0L, await Database.QueryAsync<long>("SELECT count(*) FROM post_reply"));
     }
 

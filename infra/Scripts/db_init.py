@@ -665,8 +665,8 @@ def restore(postgres, lock, migrations, backups):
     others = postgres.other_sessions([lock.backend_pid])
     if others:
         raise GateFailure(
-            f"{len(others)} other session(s) are connected to the database: {', '.join(others)}. Scale the web, worker"
-            " and notifications Deployments to 0 and suspend the CronJobs first (docs/operations.md); nothing was changed")
+            f"{len(others)} other session(s) are connected to the database: {', '.join(others)}. Scale the web and worker"
+            " Deployments to 0 and suspend the CronJobs first (docs/operations.md); nothing was changed")
     log(f"restoring {path} (taken at revision {revision}) into {postgres.description}")
     started = time.monotonic()
     _, environment = postgres.client_tool([])
