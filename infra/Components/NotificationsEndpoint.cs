@@ -1,11 +1,6 @@
 using System.Collections.Immutable;
 using PieFed.Infra.Configuration;
 using Pulumi;
-using Pulumi.Kubernetes.Types.Inputs.Core.V1;
-using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
-using Pulumi.Kubernetes.Types.Inputs.Networking.V1;
-using CoreV1 = Pulumi.Kubernetes.Core.V1;
-using NetworkingV1 = Pulumi.Kubernetes.Networking.V1;
 
 namespace PieFed.Infra.Components;
 
@@ -47,64 +42,12 @@ public sealed class NotificationsEndpoint : ComponentResource
         : base("piefed:app:NotificationsEndpoint", name, options)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var childOptions = new CustomResourceOptions { Parent = this };
-        var labels = Labels.For(Component);
-
-        var service = new CoreV1.Service(name, new ServiceArgs
-        {
-            Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = labels },
-            Spec = new ServiceSpecArgs
-            {
-                Selector = Labels.Selector(Component),
-                Ports = { new ServicePortArgs { Name = PortName, Port = Port, TargetPort = PortName } },
-            },
-        }, childOptions);
-        ServiceName = service.Metadata.Apply(m => m.Name);
-
+        ServiceName = HttpRoutes.Service(name, args.Namespace, Component, Port, PortName, this).Metadata.Apply(m => m.Name);
+        // The web Ingress's certificate covers the host: its TLS Secret is shared, and no certificate
+        // annotation is copied, or cert-manager would issue it twice.
         if (args.Ingress is { } ingress)
         {
-            var spec = new IngressSpecArgs
-            {
-                Rules =
-                {
-                    new IngressRuleArgs
-                    {
-                        Host = args.ServerName,
-                        Http = new HTTPIngressRuleValueArgs
-                        {
-                            Paths =
-                            {
-                                new HTTPIngressPathArgs
-                                {
-                                    Path = StreamPath,
-                                    PathType = "Prefix",
-                                    Backend = new IngressBackendArgs
-                                    {
-                                        Service = new IngressServiceBackendArgs { Name = ServiceName, Port = new ServiceBackendPortArgs { Name = PortName } },
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-            };
-            if (ingress.ClassName is not null)
-            {
-                spec.IngressClassName = ingress.ClassName;
-            }
-
-            // The web Ingress's certificate covers the host: the Secret is shared, and no certificate
-            // annotation is copied, or cert-manager would issue it twice.
-            if (ingress.TlsSecretName is not null)
-            {
-                spec.Tls.Add(new IngressTLSArgs { Hosts = { args.ServerName }, SecretName = ingress.TlsSecretName });
-            }
-
-            new NetworkingV1.Ingress(name, new IngressArgs
-            {
-                Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = labels, Annotations = StreamingAnnotations },
-                Spec = spec,
-            }, childOptions);
+            HttpRoutes.Ingress(name, args.Namespace, Component, args.ServerName, StreamPath, ServiceName, PortName, ingress, StreamingAnnotations, this);
         }
 
         RegisterOutputs(new Dictionary<string, object?> { ["serviceName"] = ServiceName });
