@@ -259,16 +259,11 @@ public sealed class MigrationGateWiringTests
         => run.OfType(DeploymentType).Concat(run.OfType(JobType))
             .Select(r => (r.Name, r.Inputs.At("spec.template.spec")!));
 
-    /// <summary>
-    /// The pods that must wait for the migration: every Deployment and CronJob runs PieFed's code
-    /// after it, except the restore's template, which replaces a migration that cannot complete, and
-    /// the notifications service, which never touches the database.
-    /// </summary>
+    /// <summary>The pods that must wait for the migration: every Deployment and CronJob but the ungated ones.</summary>
     internal static IEnumerable<(string Owner, JsonNode Spec)> GatedPodSpecs(StackRun run)
-        => run.OfType(DeploymentType).Where(d => d.Name != "piefed-notifications").Select(d => (d.Name, d.Inputs.At("spec.template.spec")!))
-            .Concat(run.OfType(CronJobType)
-                .Where(c => c.Name != "piefed-db-backups-restore")
-                .Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)));
+        => run.OfType(DeploymentType).Select(d => (d.Name, d.Inputs.At("spec.template.spec")!))
+            .Concat(run.OfType(CronJobType).Select(c => (c.Name, c.Inputs.At("spec.jobTemplate.spec.template.spec")!)))
+            .Where(p => !ProductionReadinessTests.Ungated.Contains(p.Name));
 
     private static string? WaitedForJob(JsonNode podSpec)
         => podSpec.Objects("initContainers").SingleOrDefault(c => c.Str("name") == "wait-for-migrations")?.Objects("env").Single(e => e.Str("name") == "JOB_NAME").Str("value");

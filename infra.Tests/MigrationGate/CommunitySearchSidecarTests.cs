@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
-using PieFed.Infra.Components;
 using PieFed.Infra.Tests.Support;
 using static PieFed.Infra.Tests.Support.StackRun;
 
@@ -51,16 +50,11 @@ public sealed class CommunitySearchSidecarTests : StandInInstanceTest
             RedirectStandardError = true,
         };
         startInfo.Environment.Clear();
-        foreach (var (name, value) in AppConfiguration.Environment(StackConfig.Prod.Settings()))
+        foreach (var (name, value) in DbInit.AppEnvironment(Database, Redis, Image))
         {
             startInfo.Environment[name] = value;
         }
 
-        startInfo.Environment["PATH"] = Image.SearchPath;
-        startInfo.Environment["SECRET_KEY"] = "a-test-secret-key-that-is-long-enough-to-sign";
-        startInfo.Environment["DATABASE_URL"] = Database.SqlAlchemyUrl();
-        startInfo.Environment["CACHE_REDIS_URL"] = Redis.Url();
-        startInfo.Environment["CELERY_BROKER_URL"] = Redis.Url();
         return Process.Start(startInfo)!;
     }
 

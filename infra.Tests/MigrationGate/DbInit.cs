@@ -20,6 +20,25 @@ internal static class DbInit
     private static readonly Lazy<IReadOnlyDictionary<string, string>> ProgramEnvironment =
         new(() => AppConfiguration.Environment(StackConfig.Dev.Settings()));
 
+    /// <summary>The image's <c>flask</c> command as a script the test interpreter runs: Flask's own CLI entry point.</summary>
+    public static readonly (string Text, string FileName) FlaskCli = ("from flask.cli import main\n\nmain()\n", "flask_cli.py");
+
+    /// <summary>
+    /// What a PieFed container of the stand-in image sees: the program's ConfigMap, the Secret's keys
+    /// pointed at the test servers, the image's PATH and the pod's name.
+    /// </summary>
+    public static Dictionary<string, string> AppEnvironment(
+        TestDatabase database, TestRedis redis, StandInImage image, string? databaseUrl = null, string? redisUrl = null, string pod = "piefed-db-init-test")
+        => new(ProgramEnvironment.Value)
+        {
+            ["PATH"] = image.SearchPath,
+            ["HOSTNAME"] = pod,
+            ["SECRET_KEY"] = "a-test-secret-key-that-is-long-enough-to-sign",
+            ["DATABASE_URL"] = databaseUrl ?? database.SqlAlchemyUrl(),
+            ["CACHE_REDIS_URL"] = redisUrl ?? redis.Url(),
+            ["CELERY_BROKER_URL"] = redis.Url(),
+        };
+
     public static ScriptProcess Start(
         TestDatabase database,
         TestRedis redis,
@@ -32,35 +51,10 @@ internal static class DbInit
         double retryIntervalSeconds = 0.2,
         string pod = "piefed-db-init-test",
         Dictionary<string, string?>? environment = null)
-        => StartScript(
-            (MigrationScripts.DbInit, MigrationScripts.DbInitFileName), mode is null ? [] : [mode], database, redis, image,
-            databaseUrl, redisUrl, backupDirectory, dependencyTimeoutSeconds, retryIntervalSeconds, pod, environment);
-
-    private static ScriptProcess StartScript(
-        (string Text, string FileName) script,
-        string[] arguments,
-        TestDatabase database,
-        TestRedis redis,
-        StandInImage image,
-        string? databaseUrl = null,
-        string? redisUrl = null,
-        string? backupDirectory = null,
-        double dependencyTimeoutSeconds = 30,
-        double retryIntervalSeconds = 0.2,
-        string pod = "piefed-db-init-test",
-        Dictionary<string, string?>? environment = null)
     {
-        var settings = new Dictionary<string, string>(ProgramEnvironment.Value)
-        {
-            ["PATH"] = image.SearchPath,
-            ["HOSTNAME"] = pod,
-            ["SECRET_KEY"] = "a-test-secret-key-that-is-long-enough-to-sign",
-            ["DATABASE_URL"] = databaseUrl ?? database.SqlAlchemyUrl(),
-            ["CACHE_REDIS_URL"] = redisUrl ?? redis.Url(),
-            ["CELERY_BROKER_URL"] = redis.Url(),
-            ["DB_INIT_DEPENDENCY_TIMEOUT_SECONDS"] = dependencyTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
-            ["DB_INIT_RETRY_INTERVAL_SECONDS"] = retryIntervalSeconds.ToString(CultureInfo.InvariantCulture),
-        };
+        var settings = AppEnvironment(database, redis, image, databaseUrl, redisUrl, pod);
+        settings["DB_INIT_DEPENDENCY_TIMEOUT_SECONDS"] = dependencyTimeoutSeconds.ToString(CultureInfo.InvariantCulture);
+        settings["DB_INIT_RETRY_INTERVAL_SECONDS"] = retryIntervalSeconds.ToString(CultureInfo.InvariantCulture);
         if (backupDirectory is not null)
         {
             settings["DB_INIT_BACKUP_DIRECTORY"] = backupDirectory;
@@ -78,13 +72,13 @@ internal static class DbInit
             }
         }
 
-        return ScriptProcess.Start(script.Text, script.FileName, settings, image.AppDirectory, arguments);
+        return ScriptProcess.Start(MigrationScripts.DbInit, MigrationScripts.DbInitFileName, settings, image.AppDirectory, mode is null ? [] : [mode]);
     }
 
     /// <summary>Runs the image's <c>flask</c> with the program's environment, as an earlier release or an operator would.</summary>
     public static async Task FlaskAsync(TestDatabase database, TestRedis redis, StandInImage image, params string[] arguments)
     {
-        await using var flask = StartScript(("from flask.cli import main\n\nmain()\n", "flask_cli.py"), arguments, database, redis, image);
+        await using var flask = ScriptProcess.Start(FlaskCli.Text, FlaskCli.FileName, AppEnvironment(database, redis, image), image.AppDirectory, arguments);
         await OutputAssert.ExitsWith(0, flask, HardTimeout);
     }
 

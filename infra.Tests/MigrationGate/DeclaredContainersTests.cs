@@ -92,7 +92,7 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
         else
         {
             Assert.Equal("flask", command[0]);
-            script = ("from flask.cli import main\n\nmain()\n", "flask_cli.py");
+            script = DbInit.FlaskCli;
             arguments = command[1..];
         }
 

@@ -502,7 +502,7 @@ class Backups:
         argv, environment = postgres.client_tool(["pg_dump", "--format=custom", f"--file={partial}"])
         try:
             run_tool("backup", argv, environment, explain=explain_dump_failure)
-            listing = run_tool("backup check", ["pg_restore", "--list", partial], environment, capture=True)
+            listing = run_tool("backup check", ["pg_restore", "--list", partial], None, capture=True)
             size = os.path.getsize(partial)
             if size == 0 or not listing.strip():
                 raise GateFailure(f"the backup {partial} is empty ({size} bytes); pg_dump's output above says why")
@@ -561,7 +561,7 @@ def explain_dump_failure(output):
 
 
 def run_tool(title, argv, environment, capture=False, explain=None):
-    """Runs a PostgreSQL client tool; returns its stdout when captured, else streams it."""
+    """Runs a PostgreSQL client tool (environment None: this process's); returns its stdout when captured, else streams it."""
     try:
         child = subprocess.Popen(
             argv, env=environment,
@@ -669,8 +669,8 @@ def restore(postgres, lock, migrations, backups):
             " Deployments to 0 and suspend the CronJobs first (docs/operations.md); nothing was changed")
     log(f"restoring {path} (taken at revision {revision}) into {postgres.description}")
     started = time.monotonic()
-    _, environment = postgres.client_tool([])
-    run_tool("restore check", ["pg_restore", "--list", path], environment, capture=True)
+    # Listing a dump reads the file alone: no connection, so no password in its environment.
+    run_tool("restore check", ["pg_restore", "--list", path], None, capture=True)
     lock.verify("restore")
     # pg_restore --clean would keep what a later migration added (tables the dump does not know),
     # and the next `flask db upgrade` would then fail on them: the schema is emptied first.

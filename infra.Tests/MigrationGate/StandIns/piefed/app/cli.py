@@ -1,7 +1,9 @@
 """PieFed's own `flask` commands, by their upstream names (app/cli.py at v1.7.7).
 
 init-db behaves like upstream's where it matters to the migration Job: it refuses (prints, exits 0)
-without alembic_version or on a database not encoded in UTF8; otherwise it drops and rebuilds every
+without alembic_version or on a database not encoded in UTF8 (upstream app/cli.py, init_db, lines
+102-116 at v1.7.7: the alembic_version check, then SHOW SERVER_ENCODING, which reports the
+database's encoding); otherwise it drops and rebuilds every
 model table from the image's own models (here: its migrations' SCHEMA), commits, spends a moment on what upstream spends it on (downloading block lists with 1 s
 timeouts), then writes the site row with a new key. A second seed therefore replaces the key and
 deletes whatever was written in between, and a test sees it. The scheduled commands only check that
