@@ -274,7 +274,7 @@ public sealed class NetworkIsolationTests
 
     private static string[] PieFedPods(StackRun run)
     {
-        var pods = Pods(run).Where(p => p.Image.StartsWith(SettingsLoader.DefaultImageRepository + ":", StringComparison.Ordinal)).Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
+        var pods = Pods(run).Where(p => p.Image.StartsWith(InstanceSettings.DefaultImageRepository + ":", StringComparison.Ordinal)).Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(pods);
         return pods;
     }

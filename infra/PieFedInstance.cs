@@ -7,11 +7,6 @@ using Pulumi.Kubernetes.Types.Inputs.Core.V1;
 
 namespace PieFed.Infra;
 
-public sealed class PieFedInstanceArgs : ResourceArgs
-{
-    public required PieFedSettings Settings { get; init; }
-}
-
 /// <summary>
 /// One PieFed instance, assembled. The order of a release is written here and nowhere else:
 /// the namespace; then RBAC, configuration, storage (media and backups), (in development) the
@@ -29,7 +24,7 @@ public sealed class PieFedInstance : ComponentResource
         : base("piefed:index:PieFedInstance", name, options)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var settings = args.Settings;
+        var settings = InstanceSettings.Validate(args, name);
 
         var ns = new AppNamespace($"{name}-namespace", new AppNamespaceArgs { Name = settings.Namespace }, ProtectedAfter(settings.ProtectData));
 
@@ -183,19 +178,37 @@ public sealed class PieFedInstance : ComponentResource
             }, After(migration, rbac));
         }
 
-        Outputs = new Dictionary<string, object?>
+        Namespace = ns.Name;
+        MigrationJobName = migration.JobName;
+        WebDeploymentName = web.DeploymentName;
+        WorkerDeploymentName = worker.DeploymentName;
+        WebServiceName = endpoint.ServiceName;
+        RegisterOutputs(new Dictionary<string, object?>
         {
-            ["namespace"] = ns.Name,
-            ["migrationJobName"] = migration.JobName,
-            ["webDeploymentName"] = web.DeploymentName,
-            ["workerDeploymentName"] = worker.DeploymentName,
-            ["webServiceName"] = endpoint.ServiceName,
-        };
-        RegisterOutputs(Outputs);
+            ["namespace"] = Namespace,
+            ["migrationJobName"] = MigrationJobName,
+            ["webDeploymentName"] = WebDeploymentName,
+            ["workerDeploymentName"] = WorkerDeploymentName,
+            ["webServiceName"] = WebServiceName,
+        });
     }
 
-    /// <summary>What <c>pulumi stack output</c> shows: the names an operator types into kubectl.</summary>
-    public IDictionary<string, object?> Outputs { get; }
+    // The names an operator types into kubectl.
+    [Output("namespace")]
+    public Output<string> Namespace { get; }
+
+    /// <summary>This release's migration Job, whose logs tell how the last migration went.</summary>
+    [Output("migrationJobName")]
+    public Output<string> MigrationJobName { get; }
+
+    [Output("webDeploymentName")]
+    public Output<string> WebDeploymentName { get; }
+
+    [Output("workerDeploymentName")]
+    public Output<string> WorkerDeploymentName { get; }
+
+    [Output("webServiceName")]
+    public Output<string> WebServiceName { get; }
 
     /// <summary>How long gunicorn lets requests in flight finish after SIGTERM (its --graceful-timeout).</summary>
     public const int WebGracefulTimeoutSeconds = 30;

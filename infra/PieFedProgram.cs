@@ -11,20 +11,29 @@ public static class PieFedProgram
 
     public static IDictionary<string, object?> Run()
     {
-        var settings = SettingsLoader.Load();
-        var kubernetes = KubernetesProvider($"{InstanceName}-kubernetes", settings);
-        var instance = new PieFedInstance(InstanceName, new PieFedInstanceArgs { Settings = settings }, new ComponentResourceOptions
+        var stack = StackConfiguration.Read();
+        var kubernetes = KubernetesProvider($"{InstanceName}-kubernetes", stack.Provider);
+        var instance = new PieFedInstance(InstanceName, stack.Instance, new ComponentResourceOptions
         {
             Providers = { kubernetes },
         });
-        // Which cluster the stack talks to, never how it authenticates.
-        return new Dictionary<string, object?>(instance.Outputs) { ["kubernetesContext"] = ContextShown(settings) };
+        return new Dictionary<string, object?>
+        {
+            // What `pulumi stack output` shows: the names an operator types into kubectl ...
+            ["namespace"] = instance.Namespace,
+            ["migrationJobName"] = instance.MigrationJobName,
+            ["webDeploymentName"] = instance.WebDeploymentName,
+            ["workerDeploymentName"] = instance.WorkerDeploymentName,
+            ["webServiceName"] = instance.WebServiceName,
+            // ... and which cluster the stack talks to, never how it authenticates.
+            ["kubernetesContext"] = ContextShown(stack.Provider),
+        };
     }
 
-    private static string ContextShown(PieFedSettings settings) => settings switch
+    private static string ContextShown(ProviderSettings provider) => provider switch
     {
         { Render: not null } => "(none: render mode writes YAML)",
-        { Cluster.Context: { } context } => context,
+        { Context: { } context } => context,
         _ => "(the kubeconfig's current context)",
     };
 
@@ -33,16 +42,15 @@ public static class PieFedProgram
     /// render mode and adoption are settings of that provider rather than a change of provider.
     /// It talks to the cluster of <c>kubernetes:context</c> (required in production), or writes YAML instead.
     /// </summary>
-    private static Kubernetes.Provider KubernetesProvider(string name, PieFedSettings settings)
+    private static Kubernetes.Provider KubernetesProvider(string name, ProviderSettings settings)
     {
-        ArgumentNullException.ThrowIfNull(settings);
         var args = new Kubernetes.ProviderArgs();
-        if (settings.Cluster.Context is { } context)
+        if (settings.Context is { } context)
         {
             args.Context = context;
         }
 
-        if (settings.Cluster.Kubeconfig is { } kubeconfig)
+        if (settings.Kubeconfig is { } kubeconfig)
         {
             args.KubeConfig = kubeconfig;
         }
@@ -52,7 +60,7 @@ public static class PieFedProgram
             args.RenderYamlToDirectory = render.Directory;
         }
 
-        if (settings.Adoption.UpsertExistingObjects)
+        if (settings.UpsertExistingObjects)
         {
             args.UpsertExistingObjects = true;
         }

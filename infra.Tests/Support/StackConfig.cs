@@ -43,7 +43,7 @@ internal sealed class StackConfig
         foreach (var (key, value) in config.Children)
         {
             var fullKey = ((YamlScalarNode)key).Value!;
-            var prefix = SettingsLoader.ConfigNamespace + ":";
+            var prefix = InstanceSettings.ConfigNamespace + ":";
             if (fullKey.StartsWith(prefix, StringComparison.Ordinal))
             {
                 values[fullKey[prefix.Length..]] = ToJson(value);
@@ -61,7 +61,7 @@ internal sealed class StackConfig
         return new StackConfig(values.ToImmutable()) { StackName = stack };
     }
 
-    private const string KubernetesPrefix = SettingsLoader.KubernetesConfigNamespace + ":";
+    private const string KubernetesPrefix = StackConfiguration.KubernetesConfigNamespace + ":";
 
     /// <summary>Sets (or, with null, removes) a top-level <c>piefed:</c> key, or a <c>kubernetes:</c> key by its full name.</summary>
     public StackConfig With(string key, object? value)
@@ -105,9 +105,10 @@ internal sealed class StackConfig
     public PieFedSettings Settings()
     {
         var json = JsonNode.Parse(ToPulumiConfigJson())!.AsObject();
-        return SettingsLoader.Load(
-            key => json[$"{SettingsLoader.ConfigNamespace}:{key}"]?.GetValue<string>(),
+        var stack = StackConfiguration.Read(
+            key => json[$"{InstanceSettings.ConfigNamespace}:{key}"]?.GetValue<string>(),
             getKubernetes: key => json[$"{KubernetesPrefix}{key}"]?.GetValue<string>());
+        return InstanceSettings.Validate(stack.Instance, PieFedProgram.InstanceName);
     }
 
     /// <summary>The keys as the CLI passes them: every value a string, structured ones as JSON text.</summary>
@@ -116,7 +117,7 @@ internal sealed class StackConfig
         var json = new JsonObject();
         foreach (var (key, value) in _values)
         {
-            json[key.StartsWith(KubernetesPrefix, StringComparison.Ordinal) ? key : $"{SettingsLoader.ConfigNamespace}:{key}"] = value switch
+            json[key.StartsWith(KubernetesPrefix, StringComparison.Ordinal) ? key : $"{InstanceSettings.ConfigNamespace}:{key}"] = value switch
             {
                 JsonValue scalar when scalar.TryGetValue<string>(out var text) => text,
                 null => null,

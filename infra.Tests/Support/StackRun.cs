@@ -62,7 +62,7 @@ internal sealed record StackRun(
                     },
                 },
             };
-            new PieFedInstance(PieFedProgram.InstanceName, new PieFedInstanceArgs { Settings = SettingsLoader.Load() }, options);
+            new PieFedInstance(PieFedProgram.InstanceName, StackConfiguration.Read().Instance, options);
         });
     }
 

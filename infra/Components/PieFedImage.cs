@@ -18,4 +18,20 @@ internal static class PieFedImage
     /// </summary>
     public static readonly ImmutableSortedDictionary<string, string> EntrypointEnvironment =
         ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [new KeyValuePair<string, string>("FLASK_APP", "pyfedi.py")]);
+
+    /// <summary>
+    /// Upstream's periodic commands and their schedules (docker.cron at v1.7.7), one CronJob each,
+    /// by the input (<c>cron.&lt;key&gt;</c>) that reschedules or disables it.
+    /// </summary>
+    public static readonly ImmutableArray<ScheduledCommand> ScheduledCommands =
+    [
+        new("dailyMaintenance", "daily-maintenance", "5 2 * * *", ["flask", "daily-maintenance"]),
+        new("sendQueue", "send-queue", "* * * * *", ["flask", "send-queue"]),
+        new("sendMissedNotifications", "send-missed-notifs", "*/30 * * * *", ["flask", "send_missed_notifs"]),
+        new("processEmailBounces", "process-email-bounces", "*/30 * * * *", ["flask", "process_email_bounces"]),
+        new("cleanUpOldActivities", "clean-up-old-activities", "*/30 * * * *", ["flask", "clean_up_old_activities"]),
+        new("removeOrphanFiles", "remove-orphan-files", "5 4 * * 1", ["flask", "remove_orphan_files"]),
+    ];
 }
+
+internal sealed record ScheduledCommand(string Key, string Name, string Schedule, ImmutableArray<string> Command);

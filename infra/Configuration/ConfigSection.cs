@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace PieFed.Infra.Configuration;
 
 /// <summary>
-/// One structured config value (e.g. <c>piefed:web</c>) being read. Every problem is recorded
+/// One structured input (e.g. <c>piefed:web</c>) being read, in the JSON form stack configuration
+/// gives it and <see cref="InstanceInputs"/> gives a component's. Every problem is recorded
 /// against its full key path so that the operator can fix all of them in one go.
 /// </summary>
 internal sealed class ConfigSection
@@ -44,8 +45,13 @@ internal sealed class ConfigSection
         return FromElement(path, element, knownFields, errors);
     }
 
-    public ConfigSection Section(string field, IReadOnlyCollection<string> knownFields)
-        => FromElement($"{Path}.{field}", Field(field), knownFields, _errors);
+    public ConfigSection Section<TArgs>(string field)
+        where TArgs : Pulumi.ResourceArgs
+        => FromElement($"{Path}.{field}", Field(field), InputShape.Names<TArgs>(), _errors);
+
+    /// <summary>A field of free names, such as labels or annotations.</summary>
+    public ConfigSection MapSection(string field)
+        => FromElement($"{Path}.{field}", Field(field), [], _errors);
 
     public string? String(string field, string? defaultValue, Func<string, bool> isAllowed, string allowed)
     {

@@ -8,18 +8,19 @@ namespace PieFed.Infra.Configuration;
 /// </summary>
 public sealed class InvalidConfigException : RunException
 {
-    public InvalidConfigException(IReadOnlyList<string> problems)
-        : base(Describe(problems))
+    /// <param name="what">What is wrong, e.g. "The stack configuration has 2 problem(s); nothing was deployed".</param>
+    public InvalidConfigException(string what, IReadOnlyList<string> problems)
+        : base(Describe(what, problems))
     {
         Problems = problems;
     }
 
     public IReadOnlyList<string> Problems { get; }
 
-    private static string Describe(IReadOnlyList<string> problems)
+    private static string Describe(string what, IReadOnlyList<string> problems)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        return $"The stack configuration has {problems.Count} problem(s); nothing was deployed:{Environment.NewLine}"
+        return $"{what}:{Environment.NewLine}"
             + string.Join(Environment.NewLine, problems.Select(p => $"  - {p}"));
     }
 }

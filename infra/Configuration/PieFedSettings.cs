@@ -9,7 +9,7 @@ public enum DeploymentEnvironment
     Production,
 }
 
-/// <summary>Everything the stack reads from its <c>piefed:*</c> configuration, validated.</summary>
+/// <summary>An instance's inputs, validated: what the components are built from.</summary>
 public sealed record PieFedSettings(
     DeploymentEnvironment Environment,
     string Namespace,
@@ -29,10 +29,8 @@ public sealed record PieFedSettings(
     ImmutableArray<ScheduledTask> ScheduledTasks,
     MediaSettings Media,
     bool ProtectData,
-    RenderSettings? Render,
     string? ExistingSecret,
     AdoptionSettings Adoption,
-    ClusterSettings Cluster,
     SpreadSettings Spread,
     NetworkPolicySettings? NetworkPolicy);
 
@@ -109,18 +107,9 @@ public sealed record MediaSettings(MediaStorage Storage, string Size, string? St
 /// <param name="AccessKey">Null when the keys are in the operator's existing Secret.</param>
 public sealed record S3Settings(string Region, string? Endpoint, string Bucket, string? PublicUrl, Output<string>? AccessKey, Output<string>? AccessSecret);
 
-/// <summary>Write plain YAML for GitOps instead of talking to a cluster.</summary>
-public sealed record RenderSettings(string Directory, bool AllowPlaintextSecrets);
-
-/// <summary>The cluster the explicit Kubernetes provider talks to.</summary>
-/// <param name="Context">The kubeconfig context; null for the kubeconfig's current one (development only).</param>
-/// <param name="Kubeconfig">A kubeconfig path or its contents; null for the default ($KUBECONFIG or ~/.kube/config).</param>
-public sealed record ClusterSettings(string? Context, Output<string>? Kubeconfig);
-
 /// <summary>Taking over an instance deployed with the old YAML setup.</summary>
 /// <param name="LegacyNames">Use the old setup's object names where they differ (the RBAC's <c>piefed-init-checker</c>).</param>
-/// <param name="UpsertExistingObjects">Let the Kubernetes provider take over objects that already exist instead of failing.</param>
-public sealed record AdoptionSettings(bool LegacyNames, bool UpsertExistingObjects);
+public sealed record AdoptionSettings(bool LegacyNames);
 
 /// <summary>How strictly the replicas of a PieFed Deployment are kept on different nodes (and zones).</summary>
 public enum SpreadMode

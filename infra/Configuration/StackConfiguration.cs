@@ -1,0 +1,166 @@
+using System.Text.Json.Nodes;
+using Pulumi;
+
+namespace PieFed.Infra.Configuration;
+
+/// <summary>What a stack deploys: one instance, through one Kubernetes provider.</summary>
+public sealed record StackSettings(PieFedInstanceArgs Instance, ProviderSettings Provider);
+
+/// <summary>The cluster the explicit Kubernetes provider talks to, or the directory it renders YAML to.</summary>
+/// <param name="Context">The kubeconfig context; null for the kubeconfig's current one (development only).</param>
+/// <param name="Kubeconfig">A kubeconfig path or its contents; null for the default ($KUBECONFIG or ~/.kube/config).</param>
+/// <param name="UpsertExistingObjects">Let the provider take over objects that already exist (adopting the old YAML setup).</param>
+public sealed record ProviderSettings(string? Context, Output<string>? Kubeconfig, RenderSettings? Render, bool UpsertExistingObjects);
+
+/// <summary>Write plain YAML for GitOps instead of talking to a cluster.</summary>
+public sealed record RenderSettings(string Directory, bool AllowPlaintextSecrets);
+
+/// <summary>
+/// The one place that reads stack configuration: <c>piefed:*</c> keys are the instance's inputs
+/// (<see cref="PieFedInstanceArgs"/>), checked by the same code as the component's, and
+/// <c>kubernetes:*</c>, <c>piefed:render</c> and <c>piefed:adoption.upsertExistingObjects</c>
+/// configure the provider. Every problem is reported at once, before anything is registered.
+/// </summary>
+public static class StackConfiguration
+{
+    /// <summary>The Kubernetes provider's own configuration namespace, which Pulumi users set the cluster in.</summary>
+    public const string KubernetesConfigNamespace = "kubernetes";
+
+    private const string Namespace = InstanceSettings.ConfigNamespace;
+    private const string UpsertField = "upsertExistingObjects";
+    private static readonly string[] RenderFields = ["directory", "allowPlaintextSecrets"];
+
+    /// <summary>Reads the stack's configuration from Pulumi: secret keys through its secret API.</summary>
+    public static StackSettings Read()
+    {
+        var config = new Config(Namespace);
+        var kubernetes = new Config(KubernetesConfigNamespace);
+        return Read(config.Get, key => Reveal(config.GetSecret(key)), key => key == "kubeconfig" ? Reveal(kubernetes.GetSecret(key)) : kubernetes.Get(key));
+    }
+
+    /// <param name="get">The raw value of <c>piefed:&lt;key&gt;</c>, or null when the key is unset.</param>
+    /// <param name="getSecret">The same for the keys that hold secrets; by default <paramref name="get"/>.</param>
+    /// <param name="getKubernetes">The raw value of <c>kubernetes:&lt;key&gt;</c>; by default every key is unset.</param>
+    public static StackSettings Read(Func<string, string?> get, Func<string, string?>? getSecret = null, Func<string, string?>? getKubernetes = null)
+    {
+        ArgumentNullException.ThrowIfNull(get);
+        getSecret ??= get;
+        getKubernetes ??= _ => null;
+        var errors = new List<string>();
+
+        var (adoption, upsertExistingObjects) = SplitAdoption(get("adoption"), errors);
+        var fields = InputShape.Of(typeof(PieFedInstanceArgs)).ToDictionary(f => f.Name);
+        string? Input(string key) => key == "adoption" ? adoption : fields[key].IsSecret ? getSecret(key) : get(key);
+        var inputs = new InstanceInputs(Input, key => Secret(key, Input));
+
+        var settings = InstanceSettings.Read(inputs, errors);
+        var render = ReadRender(ConfigSection.Parse($"{Namespace}:render", get("render"), RenderFields, errors));
+        var (context, kubeconfig) = ReadCluster(getKubernetes, get("environment") == "production", render, errors);
+        if (render is { AllowPlaintextSecrets: false } && settings is not null
+            && (settings.ExistingSecret is null || settings.DataServices is BundledDataServices))
+        {
+            var bundled = settings.DataServices is BundledDataServices;
+            errors.Add($"{Namespace}:render.directory: rendering to \"{render.Directory}\" would write the app's secrets"
+                + (bundled ? " and the bundled servers' generated passwords" : "")
+                + $" into the YAML in plaintext; expected {Namespace}:existingSecret naming a Secret you manage (SOPS, sealed-secrets, external-secrets)"
+                + (bundled ? $" with {Namespace}:bundledServices.enabled false" : "")
+                + $", or {Namespace}:render.allowPlaintextSecrets: true.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new InvalidConfigException($"The stack configuration has {errors.Count} problem(s); nothing was deployed", errors);
+        }
+
+        return new StackSettings(
+            InputBinding.Bind(inputs),
+            new ProviderSettings(context, kubeconfig, render, upsertExistingObjects));
+    }
+
+    /// <summary>
+    /// <c>piefed:adoption</c> holds the instance's <c>legacyNames</c> and the provider's
+    /// <c>upsertExistingObjects</c>: the second is read here, the rest goes to the instance.
+    /// </summary>
+    private static (string? Remainder, bool Upsert) SplitAdoption(string? raw, List<string> errors)
+    {
+        if (raw is null || !TryParseObject(raw, out var adoption) || !adoption.ContainsKey(UpsertField))
+        {
+            return (raw, false);
+        }
+
+        var upsert = new JsonObject { [UpsertField] = adoption[UpsertField]?.DeepClone() };
+        adoption.Remove(UpsertField);
+        var section = ConfigSection.Parse($"{Namespace}:adoption", upsert.ToJsonString(), [UpsertField], errors);
+        return (adoption.ToJsonString(), section.Bool(UpsertField, false));
+    }
+
+    /// <summary>A credential, or one entry of <c>piefed:secretEnv</c> (<c>secretEnv.NAME</c>).</summary>
+    private static SecretInput? Secret(string key, Func<string, string?> input)
+    {
+        var text = key.Split('.', 2) switch
+        {
+            [var map, var entry] => TryParseObject(input(map), out var entries) && entries[entry] is JsonValue value
+                ? value.TryGetValue<string>(out var s) ? s : value.ToJsonString()
+                : null,
+            _ => input(key),
+        };
+        return text is null ? null : new SecretInput(Output.CreateSecret(text), text);
+    }
+
+    private static bool TryParseObject(string? raw, out JsonObject result)
+    {
+        result = [];
+        try
+        {
+            if (raw is not null && JsonNode.Parse(raw) is JsonObject parsed)
+            {
+                result = parsed;
+                return true;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not structured: the instance's own checks name the key.
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The cluster the stack deploys to. An explicit Kubernetes provider reads neither
+    /// <c>kubernetes:context</c> nor <c>kubernetes:kubeconfig</c> by itself (only the default provider
+    /// does), so the program passes them on; production refuses to rely on whatever context the
+    /// shell happens to point at.
+    /// </summary>
+    private static (string? Context, Output<string>? Kubeconfig) ReadCluster(Func<string, string?> getKubernetes, bool production, RenderSettings? render, List<string> errors)
+    {
+        var context = getKubernetes("context");
+        var kubeconfig = getKubernetes("kubeconfig");
+        if (context is { Length: 0 } || (context is not null && string.IsNullOrWhiteSpace(context)))
+        {
+            errors.Add($"{KubernetesConfigNamespace}:context: an empty context is not allowed; expected the name of a context in your kubeconfig.");
+            context = null;
+        }
+        else if (context is null && production && render is null)
+        {
+            errors.Add($"{KubernetesConfigNamespace}:context is required in production; expected the name of the production cluster's context in your kubeconfig"
+                + $" (`pulumi config set {KubernetesConfigNamespace}:context <name>`), so that `pulumi up` never deploys production to whatever cluster the current context points at.");
+        }
+
+        return (context, string.IsNullOrWhiteSpace(kubeconfig) ? null : Output.CreateSecret(kubeconfig));
+    }
+
+    /// <summary>Config values are known when the program starts; the inputs keep them as Pulumi secrets.</summary>
+    private static string? Reveal(Output<string>? secret)
+        => secret is null ? null : Pulumi.Utilities.OutputUtilities.GetValueAsync(secret).GetAwaiter().GetResult();
+
+    private static RenderSettings? ReadRender(ConfigSection section)
+    {
+        var directory = section.String("directory", null, IsRelativeDirectory, "a relative directory without \"..\", e.g. \"rendered\" (the provider resolves it from the program's folder, infra/)");
+        var allowPlaintextSecrets = section.Bool("allowPlaintextSecrets", false);
+        return directory is null ? null : new RenderSettings(directory, allowPlaintextSecrets);
+    }
+
+    private static bool IsRelativeDirectory(string value)
+        => !string.IsNullOrWhiteSpace(value) && !Path.IsPathRooted(value) && !value.Split('/', '\\').Contains("..");
+}
