@@ -21,10 +21,14 @@ public sealed class PieFedInstance : ComponentResource
     private const string RedisReady = "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG";
 
     public PieFedInstance(string name, PieFedInstanceArgs args, ComponentResourceOptions? options = null)
+        // Checked before the base constructor registers the instance itself: a bad input registers nothing.
+        : this(name, InstanceSettings.Validate(args, name), options)
+    {
+    }
+
+    private PieFedInstance(string name, PieFedSettings settings, ComponentResourceOptions? options)
         : base("piefed:index:PieFedInstance", name, options)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var settings = InstanceSettings.Validate(args, name);
 
         var ns = new AppNamespace($"{name}-namespace", new AppNamespaceArgs { Name = settings.Namespace }, ProtectedAfter(settings.ProtectData));
 

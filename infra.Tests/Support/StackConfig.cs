@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PieFed.Infra.Configuration;
+using Pulumi.Experimental;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -110,6 +111,46 @@ internal sealed class StackConfig
             getKubernetes: key => json[$"{KubernetesPrefix}{key}"]?.GetValue<string>());
         return InstanceSettings.Validate(stack.Instance, PieFedProgram.InstanceName);
     }
+
+    /// <summary>
+    /// The same instance as a program using the package declares it (a Pulumi YAML program, say):
+    /// the <c>piefed:*</c> keys as the component's inputs, credentials as secrets, and none of the
+    /// keys that configure the stack's Kubernetes provider.
+    /// </summary>
+    public ImmutableDictionary<string, PropertyValue> PackageInputs()
+    {
+        var inputs = ImmutableDictionary.CreateBuilder<string, PropertyValue>();
+        foreach (var field in InputShape.Of(typeof(PieFedInstanceArgs)))
+        {
+            var value = _values.GetValueOrDefault(field.Name) is { } node ? ToPropertyValue(node) : null;
+            if (field.Name == "adoption" && value is not null && value.TryGetMap(out var adoption))
+            {
+                value = new PropertyValue(adoption.Remove("upsertExistingObjects"));
+            }
+
+            if (value is not null)
+            {
+                inputs[field.Name] = field.IsSecret && field.Type == typeof(Pulumi.Input<string>) ? value.WithSecret(true)
+                    : field.IsSecret && value.TryGetMap(out var entries) ? new PropertyValue(entries.ToImmutableDictionary(e => e.Key, e => e.Value.WithSecret(true)))
+                    : value;
+            }
+        }
+
+        return inputs.ToImmutable();
+    }
+
+    private static PropertyValue ToPropertyValue(JsonNode node) => node switch
+    {
+        JsonObject map => new PropertyValue(map.ToImmutableDictionary(e => e.Key, e => ToPropertyValue(e.Value!))),
+        JsonArray items => new PropertyValue(items.Select(i => ToPropertyValue(i!)).ToImmutableArray()),
+        _ => node.GetValueKind() switch
+        {
+            JsonValueKind.True => new PropertyValue(true),
+            JsonValueKind.False => new PropertyValue(false),
+            JsonValueKind.Number => new PropertyValue(double.Parse(node.ToJsonString(), CultureInfo.InvariantCulture)),
+            _ => new PropertyValue(node.GetValue<string>()),
+        },
+    };
 
     /// <summary>The keys as the CLI passes them: every value a string, structured ones as JSON text.</summary>
     public string ToPulumiConfigJson()

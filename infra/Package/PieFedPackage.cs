@@ -1,0 +1,60 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using Pulumi.Experimental.Provider;
+
+namespace PieFed.Infra.Package;
+
+/// <summary>
+/// PieFed as a Pulumi package: <see cref="PieFedInstance"/> served to programs in any Pulumi
+/// language, which add it with <c>pulumi package add</c> and use it as <c>piefed:index:PieFedInstance</c>.
+/// </summary>
+/// <remarks>
+/// Served by the SDK's own <see cref="ComponentProvider"/> (schema inferred from the component's
+/// inputs and outputs, Construct that deserialises them) rather than through
+/// <c>ComponentProviderHost.Serve</c>, which (pulumi-dotnet v3.112.1,
+/// sdk/Pulumi/Provider/ComponentProviderHost.cs) always reports version 0.0.0 and serves every
+/// component of the assembly: this one's building blocks are components too, and not part of the
+/// package's contract.
+/// </remarks>
+public static class PieFedPackage
+{
+    /// <summary>The package's name, which is also the stack's configuration namespace.</summary>
+    public const string Name = "piefed";
+
+    /// <summary>
+    /// The package's semantic version, the project's <c>Version</c>; a release is tagged
+    /// <c>v&lt;version&gt;</c>. Removing or renaming an input, or changing what one means, is a major
+    /// version; adding an input or an output, a minor one; anything else, a patch.
+    /// </summary>
+    public static string Version { get; } = typeof(PieFedPackage).Assembly
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
+
+    public static Metadata Metadata { get; } = new(Name, Version: Version, DisplayName: "PieFed");
+
+    public static ComponentProvider Provider() => new PieFedProvider();
+
+    /// <summary>The provider's entry point: answers the Pulumi engine until it is told to stop.</summary>
+    public static Task Serve(string[] args)
+        => Pulumi.Experimental.Provider.Provider.Serve(args, Version, _ => Provider(), CancellationToken.None);
+
+    private sealed class PieFedProvider() : ComponentProvider(typeof(PieFedInstance).Assembly, Metadata, [typeof(PieFedInstance)])
+    {
+        /// <summary>
+        /// The SDK creates the component by reflection, which wraps whatever its constructor throws;
+        /// the engine shows an error's message only, so the instance's own (which names every bad
+        /// input) is the one passed on.
+        /// </summary>
+        public override async Task<ConstructResponse> Construct(ConstructRequest request, CancellationToken ct)
+        {
+            try
+            {
+                return await base.Construct(request, ct);
+            }
+            catch (TargetInvocationException wrapped) when (wrapped.InnerException is { } error)
+            {
+                ExceptionDispatchInfo.Throw(error);
+                throw;
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using PieFed.Infra.Package;
+
+await PieFedPackage.Serve(args);
