@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using PieFed.Infra.Configuration;
+using PieFed.Infra.Components;
 using PieFed.Infra.Tests.Support;
 using static PieFed.Infra.Tests.Support.StackRun;
 
@@ -274,7 +274,7 @@ public sealed class NetworkIsolationTests
 
     private static string[] PieFedPods(StackRun run)
     {
-        var pods = Pods(run).Where(p => p.Image.StartsWith(InstanceSettings.DefaultImageRepository + ":", StringComparison.Ordinal)).Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
+        var pods = Pods(run).Where(p => p.Image.StartsWith(PieFedImage.DefaultRepository + ":", StringComparison.Ordinal)).Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(pods);
         return pods;
     }

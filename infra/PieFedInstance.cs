@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
 using PieFed.Infra.Components;
 using PieFed.Infra.Configuration;
 using Pulumi;
@@ -84,20 +82,20 @@ public sealed class PieFedInstance : ComponentResource
         {
             Namespace = ns.Name,
             Component = "web",
-            Container = WebContainer(runtime, settings.Web),
-            Sidecars = settings.CommunitySearchRefreshHours is { } refreshHours ? [CommunitySearchSidecar(runtime, refreshHours)] : [],
+            Container = AppContainers.Web(runtime, settings.Web),
+            Sidecars = settings.CommunitySearchRefreshHours is { } refreshHours ? [AppContainers.CommunitySearchSidecar(runtime, refreshHours)] : [],
             Replicas = settings.Web.Autoscaling is null ? settings.Web.Replicas : null,
             Runtime = runtime,
             Gate = gate,
             DisruptionBudget = settings.Web.CanRunSeveral,
-            TerminationGracePeriodSeconds = WebGracefulTimeoutSeconds + WebShutdownMarginSeconds,
+            TerminationGracePeriodSeconds = AppContainers.WebTerminationGracePeriodSeconds,
             Spread = settings.Spread,
         }, After(migration, rbac));
         var worker = new PieFedDeployment($"{name}-worker", new PieFedDeploymentArgs
         {
             Namespace = ns.Name,
             Component = "worker",
-            Container = WorkerContainer(runtime, settings.Worker),
+            Container = AppContainers.Worker(runtime, settings.Worker),
             Replicas = settings.Worker.Autoscaling is null ? settings.Worker.Replicas : null,
             Runtime = runtime,
             Gate = gate,
@@ -148,7 +146,7 @@ public sealed class PieFedInstance : ComponentResource
             {
                 Namespace = ns.Name,
                 Component = NotificationsEndpoint.Component,
-                Container = NotificationsContainer(runtime, notifications),
+                Container = AppContainers.Notifications(runtime, notifications),
                 Replicas = notifications.Replicas,
                 Runtime = runtime,
                 Gate = null,
@@ -214,148 +212,11 @@ public sealed class PieFedInstance : ComponentResource
     [Output("webServiceName")]
     public Output<string> WebServiceName { get; }
 
-    /// <summary>How long gunicorn lets requests in flight finish after SIGTERM (its --graceful-timeout).</summary>
-    public const int WebGracefulTimeoutSeconds = 30;
-
-    /// <summary>The kubelet's SIGKILL must come after gunicorn's own deadline, never before it.</summary>
-    private const int WebShutdownMarginSeconds = 15;
-
-    public static IReadOnlyList<string> WebCommand(WebSettings web)
-        =>
-        [
-            "gunicorn", "--config", "gunicorn.conf.py",
-            // gunicorn.conf.py counts the node's CPUs; the pod's share is what the operator configured.
-            "--workers", web.GunicornWorkers.ToString(CultureInfo.InvariantCulture),
-            "--graceful-timeout", WebGracefulTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
-            "--preload", "pyfedi:app",
-        ];
-
-    /// <summary>Upstream's entrypoint_celery.sh consumes these three queues.</summary>
-    public static readonly ImmutableArray<string> WorkerQueues = ["celery", "background", "send"];
-
-    public static IReadOnlyList<string> WorkerCommand(WorkerSettings worker)
-        =>
-        [
-            "celery", "-A", "celery_worker_docker.celery", "worker",
-            $"--concurrency={worker.Concurrency.ToString(CultureInfo.InvariantCulture)}",
-            $"--queues={string.Join(',', WorkerQueues)}",
-        ];
-
-    /// <summary>Upstream's entrypoint_async.sh: uvicorn serving fastapi_server:app on port 8000.</summary>
-    public static readonly ImmutableArray<string> NotificationsCommand =
-        ["uvicorn", "fastapi_server:app", "--host", "0.0.0.0", "--port", NotificationsEndpoint.Port.ToString(CultureInfo.InvariantCulture)];
-
-    private static ContainerArgs NotificationsContainer(AppRuntime runtime, NotificationsSettings notifications)
-    {
-        var container = runtime.Container(NotificationsEndpoint.Component, NotificationsCommand, notifications.Resources, mountsMedia: false);
-        container.Ports.Add(new ContainerPortArgs { Name = NotificationsEndpoint.PortName, ContainerPortValue = NotificationsEndpoint.Port });
-        // /health answers 200 whether Redis is up or not (fastapi_server.py): a probe proves the event
-        // loop answers, and a Redis outage restarts nothing. Streams stay open for hours, so the probes
-        // use requests of their own.
-        container.ReadinessProbe = new ProbeArgs
-        {
-            HttpGet = new HTTPGetActionArgs { Path = "/health", Port = NotificationsEndpoint.PortName },
-            PeriodSeconds = 10,
-            TimeoutSeconds = 5,
-            FailureThreshold = 3,
-        };
-        container.LivenessProbe = new ProbeArgs
-        {
-            HttpGet = new HTTPGetActionArgs { Path = "/health", Port = NotificationsEndpoint.PortName },
-            PeriodSeconds = 30,
-            TimeoutSeconds = 15,
-            FailureThreshold = 6,
-        };
-        return container;
-    }
-
-    /// <summary>The refresh can boot the app once (~350 MiB) while it runs; it idles in a shell's sleep.</summary>
-    private static readonly ResourceSettings CommunitySearchResources = new("10m", "64Mi", "500m", "512Mi");
-
-    /// <summary>
-    /// `flask populate_community_search` writes the community suggestions and the disposable-email
-    /// list into app/static/tmp, a per-pod volume, so each web pod refreshes its own copy. Beside
-    /// gunicorn, never before it: the download needs egress and may fail, which is logged and
-    /// retried at the next refresh while the pod serves.
-    /// </summary>
-    internal static ContainerArgs CommunitySearchSidecar(AppRuntime runtime, int refreshHours)
-        => runtime.Container("community-search", ["sh", "-c", CommunitySearchLoop(refreshHours)], CommunitySearchResources, mountsMedia: false);
-
-    internal static string CommunitySearchLoop(int refreshHours)
-        => string.Create(CultureInfo.InvariantCulture, $$"""
-            trap 'exit 0' TERM
-            while true; do
-              if flask populate_community_search; then
-                echo "community-search: refreshed app/static/tmp; next refresh in {{refreshHours}} h"
-              else
-                echo "community-search: the refresh failed (exit $?); the previous files stay; next try in {{refreshHours}} h" >&2
-              fi
-              sleep {{refreshHours * 3600}} & wait $!
-            done
-            """);
-
-    private static ContainerArgs WebContainer(AppRuntime runtime, WebSettings web)
-    {
-        var container = runtime.Container("web", WebCommand(web), web.Resources);
-        container.Ports.Add(new ContainerPortArgs { Name = WebEndpoint.PortName, ContainerPortValue = WebEndpoint.Port });
-        // /health answers without touching the database; /health2 runs heavy queries and is never a probe.
-        // /health answers 6-9 s after gunicorn starts (measured with v1.7.7): the startup probe allows 5 minutes.
-        container.StartupProbe = HealthProbe(periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60);
-        // A saturated pod leaves the Service after 30 s of slow answers and comes back when it recovers ...
-        container.ReadinessProbe = HealthProbe(periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3);
-        // ... and is restarted only when it has not answered for 3 minutes, well past that.
-        container.LivenessProbe = HealthProbe(periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 6);
-        return container;
-    }
-
-    private static ProbeArgs HealthProbe(int periodSeconds, int timeoutSeconds, int failureThreshold)
-        => new()
-        {
-            HttpGet = new HTTPGetActionArgs { Path = "/health", Port = WebEndpoint.PortName },
-            PeriodSeconds = periodSeconds,
-            TimeoutSeconds = timeoutSeconds,
-            FailureThreshold = failureThreshold,
-        };
-
-    private static ContainerArgs WorkerContainer(AppRuntime runtime, WorkerSettings worker)
-    {
-        var container = runtime.Container("worker", WorkerCommand(worker), worker.Resources);
-        // Whether celery's pool is alive, read from /proc: no broker round trip (`celery inspect ping`
-        // failed during every Redis outage and restarted every worker) and no second app-importing
-        // process (~180 MiB for each ping, measured), so it fits the container's budget.
-        container.LivenessProbe = new ProbeArgs
-        {
-            Exec = new ExecActionArgs { Command = { "python3", "-c", WorkerPoolAlive } },
-            InitialDelaySeconds = 60,
-            PeriodSeconds = 60,
-            TimeoutSeconds = 10,
-            FailureThreshold = 3,
-        };
-        return container;
-    }
-
-    /// <summary>
-    /// Succeeds while PID 1 (celery's main process, which the container's command starts) has a
-    /// child that is not a zombie: the prefork pool. A worker whose pool died is restarted.
-    /// </summary>
-    internal const string WorkerPoolAlive = """
-        import os, sys
-
-        def stat(pid):
-            try:
-                return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                return ["X", "0"]
-
-        pids = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
-        sys.exit(0 if any(state != "Z" and parent == "1" for state, parent, *_ in map(stat, pids)) else 1)
-        """;
-
     /// <summary>Celery's queues (the worker's --queues) in the broker's database, for KEDA.</summary>
     private static CeleryQueues CeleryQueuesOf(RedisServer? redis, WorkerAutoscalingSettings scaling)
     {
         var server = redis ?? throw new InvalidOperationException("KEDA needs the Redis settings; the settings loader refuses it with an existing Secret.");
-        return new CeleryQueues(server.Host, server.Port, server.BrokerDb, server.Password, WorkerQueues, scaling.QueueLength, scaling.CooldownSeconds);
+        return new CeleryQueues(server.Host, server.Port, server.BrokerDb, server.Password, PieFedImage.WorkerQueues, scaling.QueueLength, scaling.CooldownSeconds);
     }
 
     /// <summary>The broker Redis, where it is known to the program (not in an operator's own Secret).</summary>

@@ -88,6 +88,25 @@ public sealed class BundledServer : ComponentResource
         };
         environment.AddRange(args.Environment.ToArray());
 
+        var pod = Security.PodSpec(args.RunAsUser);
+        pod.Containers.Add(new ContainerArgs
+        {
+            Name = args.Component,
+            Image = args.Image,
+            Args = args.Args.ToArray(),
+            Env = environment,
+            Ports = { new ContainerPortArgs { Name = args.Component, ContainerPortValue = args.Port } },
+            ReadinessProbe = new ProbeArgs
+            {
+                Exec = new ExecActionArgs { Command = { "sh", "-c", args.ReadinessCommand } },
+                PeriodSeconds = 5,
+                TimeoutSeconds = 5,
+            },
+            VolumeMounts = { new VolumeMountArgs { Name = "data", MountPath = args.DataPath } },
+            Resources = AppRuntime.Limits(args.Resources),
+            SecurityContext = Security.Container(),
+        });
+
         new AppsV1.StatefulSet(name, new StatefulSetArgs
         {
             Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = labels },
@@ -105,32 +124,7 @@ public sealed class BundledServer : ComponentResource
                 Template = new PodTemplateSpecArgs
                 {
                     Metadata = new ObjectMetaArgs { Labels = labels },
-                    Spec = new PodSpecArgs
-                    {
-                        AutomountServiceAccountToken = false,
-                        EnableServiceLinks = false,
-                        SecurityContext = Security.Pod(args.RunAsUser),
-                        Containers =
-                        {
-                            new ContainerArgs
-                            {
-                                Name = args.Component,
-                                Image = args.Image,
-                                Args = args.Args.ToArray(),
-                                Env = environment,
-                                Ports = { new ContainerPortArgs { Name = args.Component, ContainerPortValue = args.Port } },
-                                ReadinessProbe = new ProbeArgs
-                                {
-                                    Exec = new ExecActionArgs { Command = { "sh", "-c", args.ReadinessCommand } },
-                                    PeriodSeconds = 5,
-                                    TimeoutSeconds = 5,
-                                },
-                                VolumeMounts = { new VolumeMountArgs { Name = "data", MountPath = args.DataPath } },
-                                Resources = AppRuntime.Limits(args.Resources),
-                                SecurityContext = Security.Container(),
-                            },
-                        },
-                    },
+                    Spec = pod,
                 },
                 VolumeClaimTemplates =
                 {

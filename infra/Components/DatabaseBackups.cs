@@ -44,7 +44,7 @@ public sealed class DatabaseBackups : ComponentResource
         {
             var backup = args.Runtime.Container("db-backup", [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "backup"], args.Resources, mountsMedia: false);
             backup.VolumeMounts.Add(AppRuntime.ScriptsMount());
-            var spec = args.Gate.Spec(args.Runtime, backup, mountsMedia: false);
+            var spec = args.Runtime.PodSpec(backup, args.Gate, mountsMedia: false);
             args.Store.Attach(backup, spec.Volumes);
             names.Add(ScheduledTasks.CronJob($"{name}-scheduled", BackupCronJobName, args.Namespace, Labels.For("db-backup"), schedule, spec, this)
                 .Metadata.Apply(m => m.Name));

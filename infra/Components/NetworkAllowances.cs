@@ -129,8 +129,8 @@ public sealed class NetworkAllowances : ComponentResource
     /// <summary>What the release serves over HTTP: web, and the notifications service when it runs.</summary>
     private static (string Component, int Port)[] Served(NetworkAllowancesArgs args)
         => args.Notifications
-            ? [("web", WebEndpoint.Port), (NotificationsEndpoint.Component, NotificationsEndpoint.Port)]
-            : [("web", WebEndpoint.Port)];
+            ? [("web", PieFedImage.WebPort), (NotificationsEndpoint.Component, PieFedImage.NotificationsPort)]
+            : [("web", PieFedImage.WebPort)];
 
     private static InputList<NetworkPolicyEgressRuleArgs> Egress(NetworkAllowancesArgs args, bool bundled)
     {

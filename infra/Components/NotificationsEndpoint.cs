@@ -23,9 +23,7 @@ public sealed class NotificationsEndpointArgs : ResourceArgs
 public sealed class NotificationsEndpoint : ComponentResource
 {
     public const string Component = "notifications";
-    public const int Port = 8000;
     public const string PortName = "sse";
-    public const string StreamPath = "/notifications/stream";
 
     /// <summary>
     /// ingress-nginx buffers responses and closes a proxied connection after 60 s of silence; the
@@ -42,12 +40,12 @@ public sealed class NotificationsEndpoint : ComponentResource
         : base("piefed:app:NotificationsEndpoint", name, options)
     {
         ArgumentNullException.ThrowIfNull(args);
-        ServiceName = HttpRoutes.Service(name, args.Namespace, Component, Port, PortName, this).Metadata.Apply(m => m.Name);
+        ServiceName = HttpRoutes.Service(name, args.Namespace, Component, PieFedImage.NotificationsPort, PortName, this).Metadata.Apply(m => m.Name);
         // The web Ingress's certificate covers the host: its TLS Secret is shared, and no certificate
         // annotation is copied, or cert-manager would issue it twice.
         if (args.Ingress is { } ingress)
         {
-            HttpRoutes.Ingress(name, args.Namespace, Component, args.ServerName, StreamPath, ServiceName, PortName, ingress, StreamingAnnotations, this);
+            HttpRoutes.Ingress(name, args.Namespace, Component, args.ServerName, PieFedImage.NotificationsStreamPath, ServiceName, PortName, ingress, StreamingAnnotations, this);
         }
 
         RegisterOutputs(new Dictionary<string, object?> { ["serviceName"] = ServiceName });

@@ -48,7 +48,8 @@ public sealed class PieFedDeployment : ComponentResource
         ArgumentNullException.ThrowIfNull(args);
         var childOptions = new CustomResourceOptions { Parent = this };
         var labels = Labels.For(args.Component);
-        var spec = args.Gate is { } gate ? gate.Spec(args.Runtime, args.Container) : args.Runtime.UngatedSpec(args.Container, mountsMedia: false);
+        // Only gated pods run PieFed's code against the database and its uploads; the others touch neither.
+        var spec = args.Runtime.PodSpec(args.Container, args.Gate, mountsMedia: args.Gate is not null);
         foreach (var sidecar in args.Sidecars)
         {
             spec.Containers.Add(sidecar);

@@ -15,16 +15,7 @@ public sealed record AppRuntime(
     Output<string>? MediaClaimName)
 {
     private const string ScriptsVolumeName = "migration-scripts";
-    private const string MediaVolumeName = "media";
-
-    /// <summary>Where PieFed writes, by volume name (PIEFED.md "Volumes").</summary>
-    private static readonly (string Volume, string Path)[] AppMounts =
-    [
-        (MediaVolumeName, "/app/app/static/media"),
-        ("tmp", "/app/app/static/tmp"),
-        ("logs", "/app/logs"),
-        ("dshm", "/dev/shm"),
-    ];
+    private const string MediaVolumeName = PieFedImage.MediaVolume;
 
     /// <summary>
     /// A container of the PieFed image with its own command: the image's entrypoint would run
@@ -39,7 +30,7 @@ public sealed record AppRuntime(
             Image = Image.Reference,
             ImagePullPolicy = Image.PullPolicy,
             Command = command.ToArray(),
-            WorkingDir = "/app",
+            WorkingDir = PieFedImage.AppDirectory,
             EnvFrom =
             {
                 new EnvFromSourceArgs { ConfigMapRef = new ConfigMapEnvSourceArgs { Name = EnvironmentConfigMapName } },
@@ -48,7 +39,7 @@ public sealed record AppRuntime(
             Resources = Limits(resources),
             SecurityContext = Security.Container(),
         };
-        foreach (var (volume, path) in AppMounts.Where(m => mountsMedia || m.Volume != MediaVolumeName))
+        foreach (var (volume, path) in PieFedImage.WritablePaths.Where(m => mountsMedia || m.Volume != MediaVolumeName))
         {
             container.VolumeMounts.Add(new VolumeMountArgs { Name = volume, MountPath = path });
         }
@@ -83,29 +74,32 @@ public sealed record AppRuntime(
     }
 
     /// <summary>
-    /// A pod of one container that runs without the migration gate and without any API token: the
-    /// migration itself, and the restore that an operator runs when a migration cannot complete.
+    /// The one pod template of PieFed's image: hardened (<see cref="Security.PodSpec"/>), with the
+    /// app's volumes and, when a gate is given, started only once this release's migration completed.
+    /// </summary>
+    /// <param name="mountsMedia">False for pods with no use for uploads, which must not wait for their volume.</param>
+    public PodSpecArgs PodSpec(ContainerArgs container, MigrationGate? gate, bool mountsMedia)
+    {
+        var spec = Security.PodSpec(PieFedImage.User);
+        spec.Containers.Add(container);
+        spec.Volumes = Volumes(mountsMedia);
+        gate?.Guard(spec, this);
+        return spec;
+    }
+
+    /// <summary>
+    /// A pod of one run of the migration script, without the gate: the migration itself, and the
+    /// restore that an operator runs when a migration cannot complete.
     /// </summary>
     public PodSpecArgs StandaloneSpec(ContainerArgs container, BackupStore? backups)
     {
         ArgumentNullException.ThrowIfNull(container);
         container.VolumeMounts.Add(ScriptsMount());
-        var spec = UngatedSpec(container, mountsMedia: false);
+        var spec = PodSpec(container, gate: null, mountsMedia: false);
         spec.RestartPolicy = "Never";
         backups?.Attach(container, spec.Volumes);
         return spec;
     }
-
-    /// <summary>A pod of one container, without the migration gate and without any API token.</summary>
-    public PodSpecArgs UngatedSpec(ContainerArgs container, bool mountsMedia)
-        => new()
-        {
-            AutomountServiceAccountToken = false,
-            EnableServiceLinks = false,
-            SecurityContext = Security.Pod(Security.PieFedUser),
-            Containers = { container },
-            Volumes = Volumes(mountsMedia),
-        };
 
     public static IEnumerable<string> Script(string fileName) => ["python3", $"{MigrationScripts.MountPath}/{fileName}"];
 
@@ -134,23 +128,15 @@ public sealed record MigrationGate(Output<string> JobName, Output<string> Servic
     /// <summary>The waiter is small and short-lived; it must not hold the pod's real budget.</summary>
     public static readonly ResourceSettings WaiterResources = new("10m", "32Mi", "200m", "128Mi");
 
-    /// <summary>A pod spec whose main container starts only once this release's migration has completed.</summary>
-    public PodSpecArgs Spec(AppRuntime runtime, ContainerArgs container, bool mountsMedia = true)
+    /// <summary>Holds the pod's containers back until this release's migration has completed.</summary>
+    public void Guard(PodSpecArgs spec, AppRuntime runtime)
     {
+        ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(runtime);
-        var volumes = runtime.Volumes(mountsMedia);
-        volumes.Add(TokenVolume());
-        return new PodSpecArgs
-        {
-            ServiceAccountName = ServiceAccountName,
-            // Only the init container talks to the API: its token is mounted there and nowhere else.
-            AutomountServiceAccountToken = false,
-            EnableServiceLinks = false,
-            SecurityContext = Security.Pod(Security.PieFedUser),
-            InitContainers = { Waiter(runtime) },
-            Containers = { container },
-            Volumes = volumes,
-        };
+        // Only the init container talks to the API: its token is mounted there and nowhere else.
+        spec.ServiceAccountName = ServiceAccountName;
+        spec.InitContainers.Add(Waiter(runtime));
+        spec.Volumes.Add(TokenVolume());
     }
 
     private ContainerArgs Waiter(AppRuntime runtime)

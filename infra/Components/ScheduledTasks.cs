@@ -42,7 +42,7 @@ public sealed class ScheduledTasks : ComponentResource
 
         foreach (var task in args.Tasks)
         {
-            var spec = args.Gate.Spec(args.Runtime, args.Runtime.Container(task.Name, task.Command, args.Resources));
+            var spec = args.Runtime.PodSpec(args.Runtime.Container(task.Name, task.Command, args.Resources), args.Gate, mountsMedia: true);
             var cronJob = CronJob($"{name}-{task.Name}", $"piefed-{task.Name}", args.Namespace, labels, task.Schedule, spec, this);
             names.Add(cronJob.Metadata.Apply(m => m.Name));
         }

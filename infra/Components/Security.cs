@@ -8,10 +8,20 @@ namespace PieFed.Infra.Components;
 /// </summary>
 internal static class Security
 {
-    /// <summary>The PieFed image's own user, <c>python</c>.</summary>
-    public const int PieFedUser = 1000;
+    /// <summary>
+    /// Every pod of the instance starts from this: the restricted standard, no API token (the
+    /// migration gate mounts its own into its init container) and no service links, whose
+    /// variables could shadow the app's own (a Service named <c>redis</c> sets <c>REDIS_PORT</c>).
+    /// </summary>
+    public static PodSpecArgs PodSpec(int user)
+        => new()
+        {
+            AutomountServiceAccountToken = false,
+            EnableServiceLinks = false,
+            SecurityContext = Pod(user),
+        };
 
-    public static PodSecurityContextArgs Pod(int user)
+    private static PodSecurityContextArgs Pod(int user)
         => new()
         {
             RunAsNonRoot = true,

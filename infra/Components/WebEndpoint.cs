@@ -16,14 +16,13 @@ public sealed class WebEndpointArgs : ResourceArgs
 /// <summary>How traffic reaches the web pods: a Service on gunicorn's port 5000, and optionally an Ingress for the server name.</summary>
 public sealed class WebEndpoint : ComponentResource
 {
-    public const int Port = 5000;
     public const string PortName = "http";
 
     public WebEndpoint(string name, WebEndpointArgs args, ComponentResourceOptions? options = null)
         : base("piefed:app:WebEndpoint", name, options)
     {
         ArgumentNullException.ThrowIfNull(args);
-        ServiceName = HttpRoutes.Service(name, args.Namespace, "web", Port, PortName, this).Metadata.Apply(m => m.Name);
+        ServiceName = HttpRoutes.Service(name, args.Namespace, "web", PieFedImage.WebPort, PortName, this).Metadata.Apply(m => m.Name);
         if (args.Ingress is { } ingress)
         {
             HttpRoutes.Ingress(name, args.Namespace, "web", args.ServerName, "/", ServiceName, PortName, ingress, ingress.Annotations.ToImmutableDictionary(), this);

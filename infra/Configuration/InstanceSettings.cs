@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using PieFed.Infra.Components;
 using PieFed.Infra.Inputs;
 using Pulumi;
 
@@ -14,7 +15,6 @@ internal static partial class InstanceSettings
 {
     /// <summary>The stack's configuration namespace, and the package's name: a key is named alike in both.</summary>
     public const string ConfigNamespace = "piefed";
-    public const string DefaultImageRepository = "codeberg.org/rimu/pyfedi";
 
     /// <summary>Tags that upstreams move; production must name a release that cannot change under it.</summary>
     public static readonly ImmutableHashSet<string> MutableTags = ImmutableHashSet.Create(
@@ -154,7 +154,7 @@ internal static partial class InstanceSettings
 
     private static ImageSettings? ReadImage(ConfigSection section, DeploymentEnvironment? environment)
     {
-        var repository = section.String("repository", DefaultImageRepository, ImageRepository().IsMatch,
+        var repository = section.String("repository", PieFedImage.DefaultRepository, ImageRepository().IsMatch,
             "an image repository without tag or digest, e.g. \"codeberg.org/rimu/pyfedi\"");
         var tag = section.RequiredString("tag", ImageTag().IsMatch, "an image tag such as \"v1.7.7\"");
         var digest = section.String("digest", null, ImageDigest().IsMatch, "\"sha256:\" followed by 64 lowercase hex digits");
