@@ -1,7 +1,6 @@
 using PieFed.Infra.Components;
 using PieFed.Infra.Configuration;
 using Pulumi;
-using Pulumi.Kubernetes.Types.Inputs.Core.V1;
 
 namespace PieFed.Infra;
 
@@ -14,10 +13,6 @@ namespace PieFed.Infra;
 /// </summary>
 public sealed class PieFedInstance : ComponentResource
 {
-    /// <summary>The ready PostgreSQL and Redis the bundled servers answer with, for their readiness probes.</summary>
-    private const string PostgresReady = "pg_isready -h 127.0.0.1 -U piefed -d piefed";
-    private const string RedisReady = "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG";
-
     public PieFedInstance(string name, PieFedInstanceArgs args, ComponentResourceOptions? options = null)
         // Checked before the base constructor registers the instance itself: a bad input registers nothing.
         : this(name, InstanceSettings.Validate(args, name), options)
@@ -236,47 +231,11 @@ public sealed class PieFedInstance : ComponentResource
                     [],
                     new RedisServer(Output.Create(external.Redis.Host), external.Redis.Port, external.Redis.BrokerDb, external.Redis.Password));
             case BundledDataServices bundled:
-                var postgres = new BundledServer($"{name}-postgres", new BundledServerArgs
-                {
-                    Namespace = ns.Name,
-                    Component = "postgres",
-                    Image = bundled.PostgresImage,
-                    Port = 5432,
-                    RunAsUser = 70,
-                    PasswordVariable = "POSTGRES_PASSWORD",
-                    Environment =
-                    [
-                        new EnvVarArgs { Name = "POSTGRES_USER", Value = "piefed" },
-                        new EnvVarArgs { Name = "POSTGRES_DB", Value = "piefed" },
-                        // A subdirectory: the volume's root holds lost+found, which initdb refuses.
-                        new EnvVarArgs { Name = "PGDATA", Value = "/var/lib/postgresql/data/pgdata" },
-                    ],
-                    ReadinessCommand = PostgresReady,
-                    DataPath = "/var/lib/postgresql/data",
-                    Settings = bundled,
-                    Resources = new ResourceSettings("100m", "256Mi", "1", "1Gi"),
-                    ProtectPassword = settings.ProtectData,
-                }, ProtectedAfter(settings.ProtectData, ns));
-                var redis = new BundledServer($"{name}-redis", new BundledServerArgs
-                {
-                    Namespace = ns.Name,
-                    Component = "redis",
-                    Image = bundled.RedisImage,
-                    Port = 6379,
-                    RunAsUser = 999,
-                    PasswordVariable = "REDIS_PASSWORD",
-                    Args = ["redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--appendonly", "yes", "--dir", "/data"],
-                    ReadinessCommand = RedisReady,
-                    DataPath = "/data",
-                    Settings = bundled,
-                    Resources = new ResourceSettings("50m", "64Mi", "500m", "256Mi"),
-                    ProtectPassword = settings.ProtectData,
-                }, After(ns));
-                var database = Output.Tuple(postgres.Host, postgres.Password).Apply(p =>
-                    ConnectionUrls.Database(new DatabaseSettings(p.Item1, 5432, "piefed", "piefed", Output.CreateSecret(p.Item2), null)));
-                return (new ConnectionSecrets(database, RedisUrl(redis, BundledCacheDb), RedisUrl(redis, BundledBrokerDb)),
+                var postgres = BundledServers.Postgres($"{name}-postgres", ns.Name, bundled, settings.ProtectData, ProtectedAfter(settings.ProtectData, ns));
+                var redis = BundledServers.Redis($"{name}-redis", ns.Name, bundled, settings.ProtectData, After(ns));
+                return (new ConnectionSecrets(BundledServers.DatabaseUrl(postgres), BundledServers.RedisUrl(redis, BundledServers.CacheDb), BundledServers.RedisUrl(redis, BundledServers.BrokerDb)),
                     [postgres, redis],
-                    new RedisServer(redis.Host, 6379, BundledBrokerDb, redis.Password));
+                    new RedisServer(redis.Host, BundledServers.RedisPort, BundledServers.BrokerDb, redis.Password));
             default:
                 throw new InvalidOperationException($"Unknown data services {settings.DataServices.GetType().Name}.");
         }
@@ -305,13 +264,6 @@ public sealed class PieFedInstance : ComponentResource
         new NetworkIsolation($"{name}-default-deny", new NetworkIsolationArgs { Namespace = ns.Name }, After(allowances));
         return allowances;
     }
-
-    private const int BundledCacheDb = 1;
-    private const int BundledBrokerDb = 0;
-
-    private static Output<string> RedisUrl(BundledServer redis, int db)
-        => Output.Tuple(redis.Host, redis.Password).Apply(p =>
-            ConnectionUrls.Redis(new RedisSettings(p.Item1, 6379, BundledCacheDb, BundledBrokerDb, Output.CreateSecret(p.Item2)), db));
 
     private static Resource[] Present(Resource? resource) => resource is null ? [] : [resource];
 
