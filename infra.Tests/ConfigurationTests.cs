@@ -235,4 +235,23 @@ public sealed class ConfigurationTests
         Assert.Equal(3, job.At("spec.backoffLimit")!.GetValue<double>());
         Assert.Equal(600, job.At("spec.activeDeadlineSeconds")!.GetValue<double>());
     }
+
+    [Fact]
+    public void EveryUpstreamScheduledCommandHasTheCronInputThatReschedulesIt()
+    {
+        // Upstream's schedule is PieFedImage's fact; the inputs are the package's names for it.
+        Assert.Equal(
+            Configuration.InputShape.Names<Inputs.CronArgs>(),
+            Components.PieFedImage.ScheduledCommands.Select(c => c.Key));
+    }
+
+    [Fact]
+    public async Task Program_EveryScheduledCommand_IsACronJobUnlessDisabled()
+    {
+        var run = await StackRun.ProgramAsync(StackConfig.Prod.WithField("cron", "removeOrphanFiles", "disabled"));
+
+        var expected = Components.PieFedImage.ScheduledCommands.Where(c => c.Key != "removeOrphanFiles").Select(c => $"piefed-{c.Name}");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), run.OfType(StackRun.CronJobType).Select(c => c.Inputs.Str("metadata.name")!)
+            .Where(n => !n.StartsWith("piefed-db-", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+    }
 }
