@@ -22,7 +22,6 @@ public sealed class PieFedInstance : ComponentResource
     private PieFedInstance(string name, PieFedSettings settings, ComponentResourceOptions? options)
         : base("piefed:index:PieFedInstance", name, options)
     {
-
         var ns = new AppNamespace($"{name}-namespace", new AppNamespaceArgs { Name = settings.Namespace }, ProtectedAfter(settings.ProtectData));
 
         var rbac = new MigrationRbac($"{name}-migration-rbac", new MigrationRbacArgs

@@ -26,10 +26,6 @@ internal static class InputShape
 
     public static IReadOnlyList<string> Names<TArgs>() where TArgs : ResourceArgs
         => [.. Of(typeof(TArgs)).Select(f => f.Name)];
-
-    public static InputField Field(Type argsType, string name)
-        => Of(argsType).SingleOrDefault(f => f.Name == name)
-            ?? throw new InvalidOperationException($"{argsType.Name} has no input \"{name}\".");
 }
 
 internal sealed record InputField(string Name, PropertyInfo Property)
@@ -38,6 +34,4 @@ internal sealed record InputField(string Name, PropertyInfo Property)
 
     /// <summary>A credential: an <see cref="Input{T}"/>, or a map of them.</summary>
     public bool IsSecret => Type == typeof(Input<string>) || Type == typeof(Dictionary<string, Input<string>>);
-
-    public bool IsSection => typeof(ResourceArgs).IsAssignableFrom(Type);
 }
