@@ -1,13 +1,9 @@
-using System.Collections.Immutable;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PieFed.Infra.Package;
 using PieFed.Infra.Tests.Support;
-using Pulumi.Experimental;
 using Pulumi.Experimental.Provider;
 using Pulumi.Testing;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace PieFed.Infra.Tests.Package;
@@ -38,7 +34,7 @@ public sealed partial class ExampleTests
     {
         var program = LoadYaml(Example("yaml", "Pulumi.yaml"));
         Assert.Equal("piefed:index:PieFedInstance", At(program, "resources", "piefed", "type").ToString());
-        var inputs = ToPropertyValue(At(program, "resources", "piefed", "properties")).TryGetMap(out var map) ? map : throw new InvalidDataException();
+        var inputs = StackConfig.ToPropertyValue(StackConfig.ToJson(At(program, "resources", "piefed", "properties"))!).TryGetMap(out var map) ? map : throw new InvalidDataException();
 
         var mocks = new RecordingMocks();
         Exception? error = null;
@@ -69,7 +65,7 @@ public sealed partial class ExampleTests
     {
         var source = await File.ReadAllTextAsync(Example("typescript", "index.ts"));
         var schema = await SchemaTests.ServedSchemaJsonAsync();
-        var inputNames = schema["resources"]!["piefed:index:PieFedInstance"]!["inputProperties"]!.AsObject().Select(p => p.Key)
+        var inputNames = SchemaTests.Component(schema)["inputProperties"]!.AsObject().Select(p => p.Key)
             .Concat(schema["types"]!.AsObject().SelectMany(t => t.Value!["properties"]!.AsObject().Select(p => p.Key)))
             .ToHashSet(StringComparer.Ordinal);
         var arguments = source[source.IndexOf("new piefed.PieFedInstance(", StringComparison.Ordinal)..source.IndexOf("});", StringComparison.Ordinal)];
@@ -96,18 +92,7 @@ public sealed partial class ExampleTests
     }
 
     private static async Task<IEnumerable<string>> SchemaOutputsAsync()
-        => (await SchemaTests.ServedSchemaJsonAsync())["resources"]!["piefed:index:PieFedInstance"]!["properties"]!.AsObject().Select(p => p.Key);
-
-    /// <summary>YAML as Pulumi YAML sends it: plain scalars typed, quoted ones text.</summary>
-    private static PropertyValue ToPropertyValue(YamlNode node) => node switch
-    {
-        YamlMappingNode map => new PropertyValue(map.Children.ToImmutableDictionary(e => e.Key.ToString(), e => ToPropertyValue(e.Value))),
-        YamlSequenceNode items => new PropertyValue(items.Children.Select(ToPropertyValue).ToImmutableArray()),
-        YamlScalarNode { Style: ScalarStyle.Plain, Value: "true" or "false" } flag => new PropertyValue(flag.Value == "true"),
-        YamlScalarNode { Style: ScalarStyle.Plain } scalar when double.TryParse(scalar.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) => new PropertyValue(number),
-        YamlScalarNode scalar => new PropertyValue(scalar.Value ?? ""),
-        _ => throw new InvalidDataException($"Unexpected YAML node {node.NodeType}."),
-    };
+        => SchemaTests.Component(await SchemaTests.ServedSchemaJsonAsync())["properties"]!.AsObject().Select(p => p.Key);
 
     [GeneratedRegex(@"^\$\{piefed\.(?<output>\w+)\}$")]
     private static partial Regex OutputReference();

@@ -3,6 +3,7 @@ using System.Reflection;
 using Grpc.Core;
 using Grpc.Net.Client;
 using PieFed.Infra.Package;
+using PieFed.Infra.Tests.Support;
 
 namespace PieFed.Infra.Tests.Package;
 
@@ -82,13 +83,7 @@ public sealed class ProviderProcessTests
     private static string ProviderAssembly()
     {
         var configuration = typeof(ProviderProcessTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(directory.FullName, "PieFed.Infra.slnx")))
-        {
-            directory = directory.Parent ?? throw new InvalidOperationException("The tests run outside the repository.");
-        }
-
-        return Path.Combine(directory.FullName, "provider", "bin", configuration, "net10.0", "PieFed.Provider.dll");
+        return Path.Combine(Repository.Root(), "provider", "bin", configuration, "net10.0", "PieFed.Provider.dll");
     }
 
     private static async Task<string> ReadErrorAsync(Process process)

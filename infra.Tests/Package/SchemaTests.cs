@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using PieFed.Infra.Configuration;
 using PieFed.Infra.Package;
+using PieFed.Infra.Tests.Support;
 using Pulumi.Experimental.Provider;
 
 namespace PieFed.Infra.Tests.Package;
@@ -17,7 +18,7 @@ public sealed class SchemaTests
 
     internal static async Task<JsonObject> ServedSchemaJsonAsync() => JsonNode.Parse(await ServedSchemaAsync())!.AsObject();
 
-    private static JsonObject Component(JsonObject schema) => schema["resources"]!["piefed:index:PieFedInstance"]!.AsObject();
+    internal static JsonObject Component(JsonObject schema) => schema["resources"]!["piefed:index:PieFedInstance"]!.AsObject();
 
     [Fact]
     public async Task TheCheckedInSchemaIsTheOneTheProviderServes()
@@ -26,7 +27,7 @@ public sealed class SchemaTests
         var checkedIn = Path.Combine(AppContext.BaseDirectory, "Package", "schema.json");
         if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
         {
-            await File.WriteAllTextAsync(Path.Combine(RepositoryRoot(), "provider", "schema.json"), served);
+            await File.WriteAllTextAsync(Path.Combine(Repository.Root(), "provider", "schema.json"), served);
             return;
         }
 
@@ -96,15 +97,4 @@ public sealed class SchemaTests
             .Select(l => l.Trim())
             .Where(l => l.StartsWith("piefed:", StringComparison.Ordinal))
             .Select(l => l["piefed:".Length..l.IndexOf(':', "piefed:".Length)]);
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(directory.FullName, "PieFed.Infra.slnx")))
-        {
-            directory = directory.Parent ?? throw new InvalidOperationException("The tests run outside the repository.");
-        }
-
-        return directory.FullName;
-    }
 }

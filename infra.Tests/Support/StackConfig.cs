@@ -139,7 +139,8 @@ internal sealed class StackConfig
         return inputs.ToImmutable();
     }
 
-    private static PropertyValue ToPropertyValue(JsonNode node) => node switch
+    /// <summary>A configuration value as the engine sends it to a component.</summary>
+    public static PropertyValue ToPropertyValue(JsonNode node) => node switch
     {
         JsonObject map => new PropertyValue(map.ToImmutableDictionary(e => e.Key, e => ToPropertyValue(e.Value!))),
         JsonArray items => new PropertyValue(items.Select(i => ToPropertyValue(i!)).ToImmutableArray()),
@@ -169,7 +170,8 @@ internal sealed class StackConfig
         return json.ToJsonString();
     }
 
-    private static JsonNode? ToJson(YamlNode node) => node switch
+    /// <summary>A value of a Pulumi YAML file as the CLI reads it.</summary>
+    public static JsonNode? ToJson(YamlNode node) => node switch
     {
         YamlMappingNode mapping => new JsonObject(mapping.Children.Select(
             c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))),
