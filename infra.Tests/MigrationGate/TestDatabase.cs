@@ -124,6 +124,11 @@ public sealed class TestDatabase : IAsyncDisposable
         _roles.Add(role);
         await using var grant = new NpgsqlCommand($"GRANT ALL ON DATABASE {Name} TO \"{role}\"", connection);
         await grant.ExecuteNonQueryAsync();
+        // DROP DATABASE ... WITH (FORCE) ends the sessions still connected, which only a member of
+        // their role may do (or of pg_signal_backend): without this, a session of this role that
+        // outlived its test (a killed script's, not yet reaped by the server) fails the drop at random.
+        await using var membership = new NpgsqlCommand($"GRANT \"{role}\" TO CURRENT_USER", connection);
+        await membership.ExecuteNonQueryAsync();
     }
 
     public async ValueTask DisposeAsync()
