@@ -50,7 +50,7 @@ public sealed class HardeningTests
     public async Task GeneratedSecrets_KeepTheirInputsWhateverElseChanges()
     {
         var baseline = GeneratedSecrets(await ProgramAsync(StackConfig.Dev));
-        Assert.Equal(["piefed-config-secret-key", "piefed-postgres-password", "piefed-redis-password"], baseline.Keys.Order());
+        Assert.Equal(["piefed-config-admin-password", "piefed-config-secret-key", "piefed-postgres-password", "piefed-redis-password"], baseline.Keys.Order());
 
         StackConfig[] changes =
         [

@@ -80,7 +80,7 @@ public sealed class ProductionReadinessTests
     }
 
     [Fact]
-    public async Task Web_IsServedOnPort5000AndProbedOnHealthOnly()
+    public async Task Web_IsServedOnPort5000_ReadyOnHealth_AliveOnAStaticFile()
     {
         var run = await ProgramAsync(StackConfig.Prod);
 
@@ -93,9 +93,13 @@ public sealed class ProductionReadinessTests
         Assert.Equal(5000, web.At("ports[0].containerPort")!.GetValue<double>());
         foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
         {
-            Assert.Equal("/health", web.Str($"{probe}.httpGet.path"));
             Assert.Equal("http", web.Str($"{probe}.httpGet.port"));
         }
+
+        // pyfedi.py's before_request (v1.7.7) loads the site from the database on every path but /inbox and /static/.
+        Assert.Equal("/health", web.Str("readinessProbe.httpGet.path"));
+        Assert.StartsWith("/static/", web.Str("livenessProbe.httpGet.path"), StringComparison.Ordinal);
+        Assert.StartsWith("/static/", web.Str("startupProbe.httpGet.path"), StringComparison.Ordinal);
 
         Assert.DoesNotContain("/health2", run.Deployment("web").Inputs.ToJsonString(), StringComparison.Ordinal);
     }
@@ -294,7 +298,7 @@ public sealed class ProductionReadinessTests
 
         Assert.Empty(run.OfType(StatefulSetType));
         Assert.Empty(run.OfType("piefed:data:BundledServer"));
-        Assert.Single(run.OfType(RecordingMocks.RandomPasswordType));
+        Assert.Equal(["piefed-config-admin-password", "piefed-config-secret-key"], run.OfType(RecordingMocks.RandomPasswordType).Select(p => p.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -356,12 +360,13 @@ public sealed class ProductionReadinessTests
     }
 
     [Fact]
-    public async Task Protection_ProdProtectsNamespaceMediaBackupsAndTheGeneratedSecretKeyOnly()
+    public async Task Protection_ProdProtectsNamespaceMediaBackupsAndTheGeneratedSecretKeyAndAdminPasswordOnly()
     {
         var protectedResources = await ProtectedAsync(StackConfig.Prod);
 
         Assert.Equal(
             ["piefed-backups (kubernetes:core/v1:PersistentVolumeClaim)", "piefed-backups (piefed:data:BackupVolume)",
+             "piefed-config-admin-password (random:index/randomPassword:RandomPassword)",
              "piefed-config-secret-key (random:index/randomPassword:RandomPassword)",
              "piefed-media (kubernetes:core/v1:PersistentVolumeClaim)", "piefed-media (piefed:data:MediaVolume)",
              "piefed-namespace (kubernetes:core/v1:Namespace)", "piefed-namespace (piefed:core:AppNamespace)"],

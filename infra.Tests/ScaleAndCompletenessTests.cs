@@ -18,7 +18,7 @@ public sealed class ScaleAndCompletenessTests
 
         var pod = run.Deployment("notifications").Inputs.At("spec.template.spec")!;
         var container = Assert.Single(pod.Objects("containers"));
-        Assert.Equal(["uvicorn", "fastapi_server:app", "--host", "0.0.0.0", "--port", "8000"], Strings(container, "command"));
+        Assert.Equal(["uvicorn", "fastapi_server:app", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "10"], Strings(container, "command"));
         Assert.Equal(8000, container.At("ports[0].containerPort")!.GetValue<double>());
         Assert.Empty(pod.Objects("initContainers"));
         Assert.False(pod.At("automountServiceAccountToken")!.GetValue<bool>());
@@ -99,7 +99,7 @@ public sealed class ScaleAndCompletenessTests
             autoscaling = new { enabled = true, minReplicas = 3, maxReplicas = 12, cpuUtilization = 60, memoryUtilization = 85 },
         }));
 
-        Assert.Null(run.Deployment("web").Inputs.At("spec.replicas"));
+        Assert.Equal(3, Number(run.Deployment("web").Inputs, "spec.replicas"));
         var hpa = Assert.Single(run.OfType(HorizontalPodAutoscalerType)).Inputs;
         Assert.Equal("piefed-web", hpa.Str("spec.scaleTargetRef.name"));
         Assert.Equal("Deployment", hpa.Str("spec.scaleTargetRef.kind"));
@@ -118,7 +118,7 @@ public sealed class ScaleAndCompletenessTests
             autoscaling = new { enabled = true, minReplicas = 1, maxReplicas = 20, keda = true, queueLength = 30, cooldownSeconds = 600 },
         }));
 
-        Assert.Null(run.Deployment("worker").Inputs.At("spec.replicas"));
+        Assert.Equal(1, Number(run.Deployment("worker").Inputs, "spec.replicas"));
         Assert.Empty(run.OfType(HorizontalPodAutoscalerType));
         var scaled = Assert.Single(run.OfType(ScaledObjectType)).Inputs;
         Assert.Equal("piefed-worker", scaled.Str("spec.scaleTargetRef.name"));

@@ -61,6 +61,8 @@ public sealed class PieFedInstance : ComponentResource
             Migration = settings.Migration,
             Resources = settings.Migration.Resources,
             BackupsBeforeMigration = settings.Backup.BeforeMigration ? backups!.Store : null,
+            Admin = settings.Admin,
+            AdminPassword = configuration.AdminPasswordSecret,
         }, After([configuration, .. servers, .. Present(backups), .. Present(allowances)]));
 
         var endpoint = new WebEndpoint($"{name}-web", new WebEndpointArgs
@@ -78,7 +80,7 @@ public sealed class PieFedInstance : ComponentResource
             Component = "web",
             Container = AppContainers.Web(runtime, settings.Web),
             Sidecars = settings.CommunitySearchRefreshHours is { } refreshHours ? [AppContainers.CommunitySearchSidecar(runtime, refreshHours)] : [],
-            Replicas = settings.Web.Autoscaling is null ? settings.Web.Replicas : null,
+            Replicas = settings.Web.Autoscaling is { } webAutoscaling ? ReplicaCount.ByAutoscaler(webAutoscaling.MinReplicas) : ReplicaCount.Fixed(settings.Web.Replicas),
             Runtime = runtime,
             Gate = gate,
             DisruptionBudget = settings.Web.CanRunSeveral,
@@ -90,7 +92,7 @@ public sealed class PieFedInstance : ComponentResource
             Namespace = ns.Name,
             Component = "worker",
             Container = AppContainers.Worker(runtime, settings.Worker),
-            Replicas = settings.Worker.Autoscaling is null ? settings.Worker.Replicas : null,
+            Replicas = settings.Worker.Autoscaling is { } workerAutoscaling ? ReplicaCount.ByAutoscaler(workerAutoscaling.MinReplicas) : ReplicaCount.Fixed(settings.Worker.Replicas),
             Runtime = runtime,
             Gate = gate,
             DisruptionBudget = settings.Worker.CanRunSeveral,
@@ -141,10 +143,11 @@ public sealed class PieFedInstance : ComponentResource
                 Namespace = ns.Name,
                 Component = NotificationsEndpoint.Component,
                 Container = AppContainers.Notifications(runtime, notifications),
-                Replicas = notifications.Replicas,
+                Replicas = ReplicaCount.Fixed(notifications.Replicas),
                 Runtime = runtime,
                 Gate = null,
                 DisruptionBudget = notifications.Replicas > 1,
+                TerminationGracePeriodSeconds = AppContainers.NotificationsTerminationGracePeriodSeconds,
                 Spread = settings.Spread,
             }, After([configuration, .. servers]));
         }
@@ -179,8 +182,12 @@ public sealed class PieFedInstance : ComponentResource
         WebDeploymentName = web.DeploymentName;
         WorkerDeploymentName = worker.DeploymentName;
         WebServiceName = endpoint.ServiceName;
+        AdminUserName = Output.Create(settings.Admin.UserName);
+        AdminPassword = configuration.AdminPassword ?? Output.CreateSecret(string.Empty);
         RegisterOutputs(new Dictionary<string, object?>
         {
+            ["adminUserName"] = AdminUserName,
+            ["adminPassword"] = AdminPassword,
             ["namespace"] = Namespace,
             ["migrationJobName"] = MigrationJobName,
             ["webDeploymentName"] = WebDeploymentName,
@@ -205,6 +212,18 @@ public sealed class PieFedInstance : ComponentResource
 
     [Output("webServiceName")]
     public Output<string> WebServiceName { get; }
+
+    /// <summary>The administrator the first install created, to log in with.</summary>
+    [Output("adminUserName")]
+    public Output<string> AdminUserName { get; }
+
+    /// <summary>
+    /// The first administrator's password (secret): the one given or generated, or empty when it is
+    /// in the operator's existing Secret. PieFed keeps its own copy once the account exists: a change
+    /// here after the first install changes nothing (docs/operations.md, "The administrator").
+    /// </summary>
+    [Output("adminPassword")]
+    public Output<string> AdminPassword { get; }
 
     /// <summary>Celery's queues (the worker's --queues) in the broker's database, for KEDA.</summary>
     private static CeleryQueues CeleryQueuesOf(RedisServer? redis, WorkerAutoscalingSettings scaling)

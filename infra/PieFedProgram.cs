@@ -25,6 +25,9 @@ public static class PieFedProgram
             ["webDeploymentName"] = instance.WebDeploymentName,
             ["workerDeploymentName"] = instance.WorkerDeploymentName,
             ["webServiceName"] = instance.WebServiceName,
+            // ... the administrator to log in as after the first install (`pulumi stack output adminPassword --show-secrets`) ...
+            ["adminUserName"] = instance.AdminUserName,
+            ["adminPassword"] = instance.AdminPassword,
             // ... and which cluster the stack talks to, never how it authenticates.
             ["kubernetesContext"] = ContextShown(stack.Provider),
         };

@@ -20,6 +20,10 @@ internal static class DbInit
     private static readonly Lazy<IReadOnlyDictionary<string, string>> ProgramEnvironment =
         new(() => AppConfiguration.Environment(StackConfig.Dev.Settings()));
 
+    /// <summary>The administrator the migration Job is given, as the program gives it.</summary>
+    public const string AdminUserName = "test_admin";
+    public const string AdminPassword = "a test password: 8+ characters, with spaces";
+
     /// <summary>The image's <c>flask</c> command as a script the test interpreter runs: Flask's own CLI entry point.</summary>
     public static readonly (string Text, string FileName) FlaskCli = ("from flask.cli import main\n\nmain()\n", "flask_cli.py");
 
@@ -53,6 +57,9 @@ internal static class DbInit
         Dictionary<string, string?>? environment = null)
     {
         var settings = AppEnvironment(database, redis, image, databaseUrl, redisUrl, pod);
+        settings[DatabaseMigration.AdminUserNameVariable] = AdminUserName;
+        settings[DatabaseMigration.AdminEmailVariable] = "admin@piefed.example.org";
+        settings[DatabaseMigration.AdminPasswordVariable] = AdminPassword;
         settings["DB_INIT_DEPENDENCY_TIMEOUT_SECONDS"] = dependencyTimeoutSeconds.ToString(CultureInfo.InvariantCulture);
         settings["DB_INIT_RETRY_INTERVAL_SECONDS"] = retryIntervalSeconds.ToString(CultureInfo.InvariantCulture);
         if (backupDirectory is not null)

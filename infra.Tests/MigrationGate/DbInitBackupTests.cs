@@ -195,7 +195,7 @@ public sealed class DbInitBackupTests : StandInInstanceTest
 
         Assert.Contains($"-at-{Initial}-before-{Head}.dump (taken at revision {Initial})", output, StringComparison.Ordinal);
         Assert.Equal([Initial], await Database.QueryColumnAsync("SELECT version_num FROM alembic_version"));
-        Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" ORDER BY id"));
+        Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" WHERE id > 1 ORDER BY id"));
         // The older image runs again on its own schema: nothing pending, nothing seeded.
         var release = await RunAsync(_olderImage);
         Assert.Contains($"the database is at the image's head {Initial}: nothing to migrate", release, StringComparison.Ordinal);

@@ -31,7 +31,7 @@ public sealed class DbInitTests : StandInInstanceTest
             "running the migration: flask db upgrade",
             $"STANDIN-MIGRATE: applied {StandInImage.InitialRevision}",
             $"STANDIN-MIGRATE: applied {StandInImage.HeadRevision}",
-            "running the seed: flask init-db --interactive no",
+            "running the seed: flask init-db --interactive yes",
             "STANDIN-SEED: inserted the site row");
         Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
         Assert.Equal([StandInImage.HeadRevision], await Database.QueryColumnAsync("SELECT version_num FROM alembic_version"));

@@ -42,6 +42,22 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
     }
 
     [Fact]
+    public async Task MigrationJob_AsDeclared_CreatesTheAdministratorOfTheStackOutputsAndLogsNoPassword()
+    {
+        var output = await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
+
+        var userName = await ValueAsync<string>(_run.Outputs["adminUserName"]);
+        var password = await ValueAsync<string>(_run.Outputs["adminPassword"]);
+        Assert.True(await Pulumi.Output.IsSecretAsync((Pulumi.Output<string>)_run.Outputs["adminPassword"]!), "the administrator's password must be a secret output");
+        Assert.Equal(
+            [$"{userName} Admin"],
+            await Database.QueryColumnAsync("SELECT u.user_name || ' ' || r.name FROM \"user\" u JOIN user_role ur ON ur.user_id = u.id JOIN role r ON r.id = ur.role_id"));
+        var hash = await Database.QueryAsync<string>($"SELECT password_hash FROM \"user\" WHERE user_name = '{userName}'");
+        Assert.True(await PasswordHash.VerifiesAsync(hash, password, Image), "the stack output's password does not log the administrator in");
+        Assert.DoesNotContain(password, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EveryScheduledTask_AsDeclared_IsACommandPieFedKnows()
     {
         await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
@@ -66,7 +82,7 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
         await Database.ExecuteAsync("DELETE FROM \"user\" WHERE user_name = 'bob'");
         await RunAsync(CronJob("piefed-db-restore"));
 
-        Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" ORDER BY id"));
+        Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" WHERE id > 1 ORDER BY id"));
     }
 
     private JsonNode CronJob(string name)
@@ -111,7 +127,8 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
             environment[name] = value!.GetValue<string>();
         }
 
-        var secretKeys = _run.Single(SecretType).Inputs.At("stringData")!.AsObject().Select(p => p.Key).ToList();
+        var secretName = container.Objects("envFrom").Single(e => e.At("secretRef") is not null).Str("secretRef.name")!;
+        var secretKeys = SecretNamed(secretName).At("stringData")!.AsObject().Select(p => p.Key).ToList();
         Assert.Equal(["CACHE_REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "SECRET_KEY"], secretKeys.Order());
         environment["SECRET_KEY"] = "a-test-secret-key-that-is-long-enough-to-sign";
         environment["DATABASE_URL"] = Database.SqlAlchemyUrl();
@@ -125,10 +142,20 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
             environment[variable.Str("name")!] = backupMount is not null && value == backupMount ? _backupVolume : value;
         }
 
+        foreach (var variable in container.Objects("env").Where(e => e.At("valueFrom.secretKeyRef") is not null))
+        {
+            var reference = variable.At("valueFrom.secretKeyRef")!;
+            environment[variable.Str("name")!] = SecretNamed(reference.Str("name")!).Str($"stringData['{reference.Str("key")}']")!;
+        }
+
         environment["PATH"] = Image.SearchPath;
         environment["HOSTNAME"] = container.Str("name")!;
         return environment;
     }
+
+    /// <summary>An auto-named Secret by the name the cluster would give it: its resource name and a suffix.</summary>
+    private JsonObject SecretNamed(string name)
+        => Assert.Single(_run!.OfType(SecretType), s => name.StartsWith(s.Name + "-", StringComparison.Ordinal)).Inputs;
 
     private JsonObject Scripts() => Assert.Single(_run!.OfType(ConfigMapType), c => c.Name == "piefed-config-scripts").Inputs;
 }

@@ -45,10 +45,18 @@ public sealed class ScriptProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the script with exactly <paramref name="environment"/> plus PATH and a UTF-8 locale.</summary>
+    /// <summary>
+    /// Starts the script with exactly <paramref name="environment"/> plus PATH and a UTF-8 locale,
+    /// and a standard input that is already at its end, as a container's is.
+    /// </summary>
     /// <param name="workingDirectory">The container's working directory, e.g. a stand-in image's /app; by default the script's own.</param>
     public static ScriptProcess Start(
         string scriptText, string fileName, IReadOnlyDictionary<string, string> environment, string? workingDirectory = null, params string[] arguments)
+        => StartAnswering("", scriptText, fileName, environment, workingDirectory, arguments);
+
+    /// <summary>As <see cref="Start"/>, with <paramref name="answers"/> on standard input, which then ends: as a person typing them would, then Ctrl-D.</summary>
+    public static ScriptProcess StartAnswering(
+        string answers, string scriptText, string fileName, IReadOnlyDictionary<string, string> environment, string? workingDirectory = null, params string[] arguments)
     {
         if (!File.Exists(Python))
         {
@@ -64,6 +72,7 @@ public sealed class ScriptProcess : IAsyncDisposable
         var startInfo = new ProcessStartInfo(Python)
         {
             WorkingDirectory = workingDirectory ?? directory,
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -90,6 +99,16 @@ public sealed class ScriptProcess : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        try
+        {
+            process.StandardInput.Write(answers);
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The process ended before reading: its exit code and output say why.
+        }
+
         return run;
     }
 

@@ -50,12 +50,43 @@ public sealed class TestRedis
         return redis;
     }
 
-    /// <summary>CACHE_REDIS_URL as the Pulumi program writes it, optionally through another port or with another password.</summary>
+    /// <summary>CACHE_REDIS_URL as the Pulumi program writes it (the password as it is), optionally through another port or with another password.</summary>
     public string Url(int? port = null, string? password = null)
     {
         var userInfo = password ?? Password;
-        var credentials = userInfo.Length == 0 ? "" : $":{Uri.EscapeDataString(userInfo)}@";
+        var credentials = userInfo.Length == 0 ? "" : $":{userInfo}@";
         return string.Create(CultureInfo.InvariantCulture, $"redis://{credentials}{_url.Host}:{port ?? _url.Port}{_url.AbsolutePath}");
+    }
+
+    /// <summary>Lets the default user also log in with <paramref name="password"/> until disposed (Redis ACLs keep several passwords per user).</summary>
+    public async Task<IAsyncDisposable> AcceptPasswordAsync(string password)
+    {
+        var answer = await SendAsync(Command("AUTH", Password) + Command("ACL", "SETUSER", "default", $">{password}"), 2);
+        return answer == "+OK +OK"
+            ? new PasswordGrant(this, password)
+            : throw new InvalidOperationException($"The Redis at {ServerEndpoint} refused to add a password to the default user: \"{answer}\" (Redis 6 or later is needed).");
+    }
+
+    private async Task<string> SendAsync(string commands, int answers)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(ServerEndpoint);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(commands));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var lines = new List<string>();
+        for (var i = 0; i < answers; i++)
+        {
+            lines.Add(await reader.ReadLineAsync() ?? "");
+        }
+
+        return string.Join(' ', lines);
+    }
+
+    private sealed class PasswordGrant(TestRedis redis, string password) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+            => await redis.SendAsync(Command("AUTH", redis.Password) + Command("ACL", "SETUSER", "default", $"<{password}"), 2);
     }
 
     private static string Command(params string[] parts) =>

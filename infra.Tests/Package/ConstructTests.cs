@@ -63,7 +63,7 @@ public sealed class ConstructTests
 
         Assert.Null(constructed.Error);
         Assert.EndsWith($"{ComponentType}::piefed", constructed.Response!.Urn.ToString(), StringComparison.Ordinal);
-        Assert.Equal(["migrationJobName", "namespace", "urn", "webDeploymentName", "webServiceName", "workerDeploymentName"], constructed.Response.Outputs.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["adminPassword", "adminUserName", "migrationJobName", "namespace", "urn", "webDeploymentName", "webServiceName", "workerDeploymentName"], constructed.Response.Outputs.Keys.Order(StringComparer.Ordinal));
         Assert.True(constructed.Response.Outputs["namespace"].TryGetString(out var ns));
         Assert.Equal("piefed-dev", ns);
     }

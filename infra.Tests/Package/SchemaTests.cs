@@ -63,7 +63,7 @@ public sealed class SchemaTests
     public async Task WhatDecidesTheResourcesIsPlainAndCredentialsMayComeFromOtherResources()
     {
         var inputs = Component(await ServedSchemaJsonAsync())["inputProperties"]!.AsObject();
-        string[] credentials = ["databasePassword", "redisPassword", "secretKey", "s3AccessKey", "s3AccessSecret"];
+        string[] credentials = ["databasePassword", "redisPassword", "secretKey", "s3AccessKey", "s3AccessSecret", "adminPassword"];
         foreach (var (name, spec) in inputs)
         {
             var plain = spec!["plain"]?.GetValue<bool>() ?? false;
@@ -89,7 +89,7 @@ public sealed class SchemaTests
     public async Task TheOutputsAreTheNamesOperatorsTypeIntoKubectl()
     {
         var outputs = Component(await ServedSchemaJsonAsync())["properties"]!.AsObject().Select(p => p.Key);
-        Assert.Equal(["migrationJobName", "namespace", "webDeploymentName", "webServiceName", "workerDeploymentName"], outputs);
+        Assert.Equal(["adminPassword", "adminUserName", "migrationJobName", "namespace", "webDeploymentName", "webServiceName", "workerDeploymentName"], outputs);
     }
 
     private static IEnumerable<string> StackKeys(string stack)

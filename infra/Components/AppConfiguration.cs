@@ -18,6 +18,9 @@ public sealed class AppConfigurationArgs : ResourceArgs
     public required ConnectionSecrets? Connections { get; init; }
 }
 
+/// <param name="Optional">Whether a pod may start without it (an operator's Secret may drop the key after the first install).</param>
+public sealed record SecretKeyReference(Output<string> SecretName, string Key, bool Optional);
+
 public sealed record ConnectionSecrets(Output<string> DatabaseUrl, Output<string> CacheRedisUrl, Output<string> CeleryBrokerUrl);
 
 /// <summary>
@@ -45,6 +48,19 @@ public sealed class AppConfiguration : ComponentResource
             ? Output.Create(existing)
             : AppSecret(name, args.Namespace, settings, args.Connections ?? throw new ArgumentException("Connections are required without an existing Secret.", nameof(args)), labels).Metadata.Apply(m => m.Name);
 
+        if (settings.ExistingSecret is { } operatorSecret)
+        {
+            // The operator's Secret is theirs to fill; once the first install is done the key may go.
+            AdminPassword = null;
+            AdminPasswordSecret = new SecretKeyReference(Output.Create(operatorSecret), InstanceSettings.AdminPasswordKeyInExistingSecret, Optional: true);
+        }
+        else
+        {
+            var (password, secretName) = AdminSecret(name, args.Namespace, settings);
+            AdminPassword = password;
+            AdminPasswordSecret = new SecretKeyReference(secretName, AdminPasswordKey, Optional: false);
+        }
+
         var scripts = new CoreV1.ConfigMap($"{name}-scripts", new ConfigMapArgs
         {
             Metadata = new ObjectMetaArgs { Namespace = args.Namespace, Labels = Labels.For("migration-gate") },
@@ -65,11 +81,40 @@ public sealed class AppConfiguration : ComponentResource
         });
     }
 
+    private const string AdminPasswordKey = "password";
+
+    /// <summary>The first administrator's password, when the program holds it (not in an operator's Secret).</summary>
+    public Output<string>? AdminPassword { get; }
+
+    /// <summary>Where the migration reads the first administrator's password from.</summary>
+    public SecretKeyReference AdminPasswordSecret { get; }
+
     public Output<string> EnvironmentConfigMapName { get; }
 
     public Output<string> SecretName { get; }
 
     public Output<string> ScriptsConfigMapName { get; }
+
+    /// <summary>
+    /// The first administrator's password, given or generated, in a Secret of its own that only the
+    /// migration reads: no PieFed process needs it. Protected like SECRET_KEY: replacing it would
+    /// leave the stack output saying a password that the account does not have.
+    /// </summary>
+    private (Output<string> Password, Output<string> SecretName) AdminSecret(string name, Input<string> ns, PieFedSettings settings)
+    {
+        var password = settings.Admin.Password ?? new RandomPassword($"{name}-admin-password", new RandomPasswordArgs
+        {
+            Length = 24,
+            Special = false,
+        }, new CustomResourceOptions { Parent = this, Protect = settings.ProtectData }).Result;
+        var secret = new CoreV1.Secret($"{name}-admin", new SecretArgs
+        {
+            Metadata = new ObjectMetaArgs { Namespace = ns, Labels = Labels.For("admin") },
+            Type = "Opaque",
+            StringData = { [AdminPasswordKey] = password },
+        }, new CustomResourceOptions { Parent = this });
+        return (Output.CreateSecret(password), secret.Metadata.Apply(m => m.Name));
+    }
 
     /// <summary>The app's secrets, generated or from config, for stacks that do not bring their own Secret.</summary>
     private CoreV1.Secret AppSecret(string name, Input<string> ns, PieFedSettings settings, ConnectionSecrets connections, InputMap<string> labels)

@@ -13,19 +13,44 @@ internal static class AppContainers
     /// <summary>How long gunicorn lets requests in flight finish after SIGTERM (its --graceful-timeout).</summary>
     public const int WebGracefulTimeoutSeconds = 30;
 
-    /// <summary>The kubelet's SIGKILL must come after gunicorn's own deadline, never before it.</summary>
-    public const int WebTerminationGracePeriodSeconds = WebGracefulTimeoutSeconds + 15;
+    /// <summary>
+    /// How long a stopping pod keeps serving before its server is told to stop. The kubelet sends
+    /// SIGTERM as soon as the pod is marked terminating, while the endpoint's removal still has to
+    /// reach kube-proxy and every ingress controller; a server that stops accepting at once gets
+    /// requests routed to a closed port (502s on every rollout and drain). The pause is the
+    /// image's busybox <c>sleep</c> (python:3.13-alpine), as an exec hook: the <c>sleep</c> action
+    /// of preStop is not available on every cluster we support (1.28 and later).
+    /// </summary>
+    public const int PreStopPauseSeconds = 15;
+
+    /// <summary>The kubelet's SIGKILL comes after the pause and gunicorn's own deadline, never before them.</summary>
+    public const int WebTerminationGracePeriodSeconds = PreStopPauseSeconds + WebGracefulTimeoutSeconds + 5;
+
+    /// <summary>
+    /// How long uvicorn lets connections finish after SIGTERM (its --timeout-graceful-shutdown,
+    /// uvicorn 0.35.0 in upstream's requirements.txt). The event streams never end by themselves:
+    /// without it uvicorn waits for them until the kubelet kills it; with it clients reconnect
+    /// to another pod at once.
+    /// </summary>
+    public const int NotificationsGracefulTimeoutSeconds = 10;
+
+    public const int NotificationsTerminationGracePeriodSeconds = PreStopPauseSeconds + NotificationsGracefulTimeoutSeconds + 5;
 
     public static ContainerArgs Web(AppRuntime runtime, WebSettings web)
     {
         var container = runtime.Container("web", PieFedImage.WebCommand(web.GunicornWorkers, WebGracefulTimeoutSeconds), web.Resources);
         container.Ports.Add(new ContainerPortArgs { Name = WebEndpoint.PortName, ContainerPortValue = PieFedImage.WebPort });
-        // /health answers 6-9 s after gunicorn starts (measured with v1.7.7): the startup probe allows 5 minutes.
-        container.StartupProbe = HealthProbe(WebEndpoint.PortName, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60);
-        // A saturated pod leaves the Service after 30 s of slow answers and comes back when it recovers ...
-        container.ReadinessProbe = HealthProbe(WebEndpoint.PortName, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3);
-        // ... and is restarted only when it has not answered for 3 minutes, well past that.
-        container.LivenessProbe = HealthProbe(WebEndpoint.PortName, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 6);
+        // Liveness and start-up ask whether gunicorn answers, through a path that touches neither
+        // the database nor Redis: an outage of either must take pods out of the Service, never
+        // restart them (restarted pods would then be held back by their start-up probe for the
+        // rest of the outage). Readiness asks whether a request can be served, through /health.
+        // gunicorn answers 6-9 s after it starts (measured with v1.7.7): start-up allows 5 minutes.
+        container.StartupProbe = Probe(PieFedImage.LivenessPath, WebEndpoint.PortName, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60);
+        // A saturated pod or one cut from its data leaves the Service after 30 s and comes back when it recovers ...
+        container.ReadinessProbe = Probe(PieFedImage.HealthPath, WebEndpoint.PortName, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3);
+        // ... and is restarted only when no worker has answered for 3 minutes, well past that.
+        container.LivenessProbe = Probe(PieFedImage.LivenessPath, WebEndpoint.PortName, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 6);
+        container.Lifecycle = PauseBeforeStopping();
         return container;
     }
 
@@ -65,17 +90,24 @@ internal static class AppContainers
 
     public static ContainerArgs Notifications(AppRuntime runtime, NotificationsSettings notifications)
     {
-        var container = runtime.Container(NotificationsEndpoint.Component, PieFedImage.NotificationsCommand, notifications.Resources, mountsMedia: false);
+        var command = PieFedImage.NotificationsCommand.Concat(["--timeout-graceful-shutdown", NotificationsGracefulTimeoutSeconds.ToString(CultureInfo.InvariantCulture)]);
+        var container = runtime.Container(NotificationsEndpoint.Component, command, notifications.Resources, mountsMedia: false);
         container.Ports.Add(new ContainerPortArgs { Name = NotificationsEndpoint.PortName, ContainerPortValue = PieFedImage.NotificationsPort });
         // /health answers whether Redis is up or not: a probe proves the event loop answers, and a
         // Redis outage restarts nothing. Streams stay open for hours, so the probes use requests of their own.
-        container.ReadinessProbe = HealthProbe(NotificationsEndpoint.PortName, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3);
-        container.LivenessProbe = HealthProbe(NotificationsEndpoint.PortName, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 6);
+        container.ReadinessProbe = Probe(PieFedImage.HealthPath, NotificationsEndpoint.PortName, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3);
+        container.LivenessProbe = Probe(PieFedImage.HealthPath, NotificationsEndpoint.PortName, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 6);
+        container.Lifecycle = PauseBeforeStopping();
         return container;
     }
 
-    /// <summary>The refresh can boot the app once (~350 MiB) while it runs; it idles in a shell's sleep.</summary>
-    private static readonly ResourceSettings CommunitySearchResources = new("10m", "64Mi", "500m", "512Mi");
+    /// <summary>
+    /// Every refresh boots the whole app: any <c>flask</c> command of v1.7.7 was measured at
+    /// 250-350 MiB of working set, so the request covers the peak (a request of the idle shell's
+    /// few MiB would let the scheduler overcommit the node at every refresh) and the limit leaves
+    /// room for the downloads being parsed.
+    /// </summary>
+    internal static readonly ResourceSettings CommunitySearchResources = new("50m", "384Mi", "500m", "512Mi");
 
     /// <summary>
     /// The community suggestions and the disposable-email list live in app/static/tmp, a per-pod
@@ -99,10 +131,19 @@ internal static class AppContainers
             done
             """);
 
-    private static ProbeArgs HealthProbe(string port, int periodSeconds, int timeoutSeconds, int failureThreshold)
+    private static LifecycleArgs PauseBeforeStopping()
         => new()
         {
-            HttpGet = new HTTPGetActionArgs { Path = PieFedImage.HealthPath, Port = port },
+            PreStop = new LifecycleHandlerArgs
+            {
+                Exec = new ExecActionArgs { Command = { "sleep", PreStopPauseSeconds.ToString(CultureInfo.InvariantCulture) } },
+            },
+        };
+
+    private static ProbeArgs Probe(string path, string port, int periodSeconds, int timeoutSeconds, int failureThreshold)
+        => new()
+        {
+            HttpGet = new HTTPGetActionArgs { Path = path, Port = port },
             PeriodSeconds = periodSeconds,
             TimeoutSeconds = timeoutSeconds,
             FailureThreshold = failureThreshold,

@@ -21,6 +21,11 @@ public sealed class DatabaseMigrationArgs : ResourceArgs
 
     /// <summary>Where the dump before a pending migration goes; null when backups before migrations are off.</summary>
     public required BackupStore? BackupsBeforeMigration { get; init; }
+
+    /// <summary>The administrator a first install creates.</summary>
+    public required AdminSettings Admin { get; init; }
+
+    public required SecretKeyReference AdminPassword { get; init; }
 }
 
 /// <summary>
@@ -38,6 +43,11 @@ public sealed class DatabaseMigration : ComponentResource
     public const string ReplaceUnreadyAnnotation = "pulumi.com/replaceUnready";
     public const string TimeoutSecondsAnnotation = "pulumi.com/timeoutSeconds";
 
+    /// <summary>What db_init.py reads the first administrator from.</summary>
+    public const string AdminUserNameVariable = "PIEFED_ADMIN_USER_NAME";
+    public const string AdminEmailVariable = "PIEFED_ADMIN_EMAIL";
+    public const string AdminPasswordVariable = "PIEFED_ADMIN_PASSWORD";
+
     public DatabaseMigration(string name, DatabaseMigrationArgs args, ComponentResourceOptions? options = null)
         : base("piefed:migration:DatabaseMigration", name, options)
     {
@@ -51,6 +61,24 @@ public sealed class DatabaseMigration : ComponentResource
             Name = "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS",
             // Leave the migration itself most of the Job's deadline.
             Value = (timeoutSeconds / 2).ToString(CultureInfo.InvariantCulture),
+        });
+
+        // Only this container knows the administrator: db_init.py answers init-db's prompts with
+        // it on standard input, and keeps it out of every command line and log.
+        container.Env.Add(new EnvVarArgs { Name = AdminUserNameVariable, Value = args.Admin.UserName });
+        container.Env.Add(new EnvVarArgs { Name = AdminEmailVariable, Value = args.Admin.Email });
+        container.Env.Add(new EnvVarArgs
+        {
+            Name = AdminPasswordVariable,
+            ValueFrom = new EnvVarSourceArgs
+            {
+                SecretKeyRef = new SecretKeySelectorArgs
+                {
+                    Name = args.AdminPassword.SecretName,
+                    Key = args.AdminPassword.Key,
+                    Optional = args.AdminPassword.Optional,
+                },
+            },
         });
 
         // Auto-named on purpose: a new image is a new Job with a new name, which the pods of the

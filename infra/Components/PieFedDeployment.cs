@@ -19,8 +19,7 @@ public sealed class PieFedDeploymentArgs : ResourceArgs
     /// <summary>The main container, built by <see cref="AppRuntime.Container"/>.</summary>
     public required ContainerArgs Container { get; init; }
 
-    /// <summary>Null when an autoscaler owns the replica count: the program then never sets it, so `pulumi up` does not undo a scale.</summary>
-    public required int? Replicas { get; init; }
+    public required ReplicaCount Replicas { get; init; }
 
     public required AppRuntime Runtime { get; init; }
 
@@ -48,6 +47,12 @@ public sealed class PieFedDeployment : ComponentResource
         ArgumentNullException.ThrowIfNull(args);
         var childOptions = new CustomResourceOptions { Parent = this };
         var labels = Labels.For(args.Component);
+        var deploymentOptions = new CustomResourceOptions { Parent = this };
+        if (args.Replicas.Autoscaled)
+        {
+            deploymentOptions.IgnoreChanges.Add(ReplicaCount.Field);
+        }
+
         // Only gated pods run PieFed's code against the database and its uploads; the others touch neither.
         var spec = args.Runtime.PodSpec(args.Container, args.Gate, mountsMedia: args.Gate is not null);
         foreach (var sidecar in args.Sidecars)
@@ -61,10 +66,16 @@ public sealed class PieFedDeployment : ComponentResource
         var deployment = new AppsV1.Deployment(name, new DeploymentArgs
         {
             // A fixed name: operators and the old setup's runbooks address `deployment/piefed-web`.
-            Metadata = new ObjectMetaArgs { Name = name, Namespace = args.Namespace, Labels = labels },
+            Metadata = new ObjectMetaArgs
+            {
+                Name = name,
+                Namespace = args.Namespace,
+                Labels = labels,
+                Annotations = { [ReplicaCount.ForceAnnotation] = "true" },
+            },
             Spec = new DeploymentSpecArgs
             {
-                Replicas = args.Replicas.HasValue ? args.Replicas.Value : null,
+                Replicas = args.Replicas.Count,
                 Selector = new LabelSelectorArgs { MatchLabels = Labels.Selector(args.Component) },
                 // A new pod must be ready before an old one goes: capacity never drops below the replicas asked for.
                 Strategy = new DeploymentStrategyArgs
@@ -78,7 +89,7 @@ public sealed class PieFedDeployment : ComponentResource
                     Spec = spec,
                 },
             },
-        }, childOptions);
+        }, deploymentOptions);
 
         if (args.DisruptionBudget)
         {
@@ -98,4 +109,33 @@ public sealed class PieFedDeployment : ComponentResource
     }
 
     public Output<string> DeploymentName { get; }
+}
+
+/// <summary>
+/// How many pods a Deployment asks for, and whether an autoscaler owns that number. Under
+/// server-side apply, a field that its last manager stops sending is removed, and the API server
+/// then defaults <c>spec.replicas</c> to 1: a Deployment that dropped the field when an autoscaler
+/// was switched on would collapse to one pod until the autoscaler, created afterwards, scaled it
+/// back (Kubernetes' "Server-Side Apply", section "Transferring ownership", describes the same
+/// hand-over for kubectl). So the field is always sent:
+/// <list type="bullet">
+/// <item>fixed: the configured count, applied with force, so that it also takes the field back
+/// from an autoscaler that is being removed in the same update;</item>
+/// <item>autoscaled: the minimum for a new Deployment, and <c>ignoreChanges</c> on the field, with
+/// which pulumi-kubernetes sends the live value while it still owns the field and leaves the field
+/// out once the autoscaler has taken it over (provider/pkg/await/await.go,
+/// <c>handleSSAIgnoreFields</c>): switching the autoscaler on keeps the running count, and no
+/// later <c>pulumi up</c> undoes a scale.</item>
+/// </list>
+/// </summary>
+public sealed record ReplicaCount(int Count, bool Autoscaled)
+{
+    public const string Field = "spec.replicas";
+
+    /// <summary>pulumi-kubernetes applies a resource with this annotation with force, taking over fields other managers hold (provider/pkg/await/await.go, <c>patchForce</c>).</summary>
+    public const string ForceAnnotation = "pulumi.com/patchForce";
+
+    public static ReplicaCount Fixed(int count) => new(count, Autoscaled: false);
+
+    public static ReplicaCount ByAutoscaler(int minimum) => new(minimum, Autoscaled: true);
 }

@@ -29,11 +29,23 @@ internal static class PieFedImage
     public const string NotificationsStreamPath = "/notifications/stream";
 
     /// <summary>
-    /// The health check of both servers: the web app's answers without touching the database
-    /// (app/main/routes.py; <c>/health2</c> runs heavy queries and is never a probe), and
-    /// fastapi_server.py's answers 200 whether Redis is up or not.
+    /// The health check of both servers, which says whether a pod can serve. The web app's view
+    /// returns 'Ok' (app/main/routes.py), but the request first passes <c>before_request</c>
+    /// (pyfedi.py), which loads the site row (<c>get_site_as_dict</c>, memoized for 60 s) and
+    /// <c>admin_ids</c> (cached in Redis, else a query): so it fails while PostgreSQL or Redis is
+    /// down, which is what readiness must say and what liveness must not. <c>/health2</c> runs heavy
+    /// queries and is never a probe. fastapi_server.py's answers 200 whether Redis is up or not.
     /// </summary>
     public const string HealthPath = "/health";
+
+    /// <summary>
+    /// A path that only proves a web worker answers: pyfedi.py's <c>before_request</c> skips
+    /// everything under <c>/static/</c> (<c>if request.path != '/inbox' and not
+    /// request.path.startswith('/static/')</c>), so Flask serves this file without the database or
+    /// Redis. The file is in the image (app/static/browserconfig.xml; Dockerfile:
+    /// <c>COPY --chown=python:python . /app</c>, and .dockerignore leaves out only app/static/media).
+    /// </summary>
+    public const string LivenessPath = "/static/browserconfig.xml";
 
     /// <summary>The Celery queues upstream's worker consumes (entrypoint_celery.sh: <c>--queues=celery,background,send</c>).</summary>
     public static readonly ImmutableArray<string> WorkerQueues = ["celery", "background", "send"];

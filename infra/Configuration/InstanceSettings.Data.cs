@@ -1,3 +1,4 @@
+using PieFed.Infra.Components;
 using PieFed.Infra.Inputs;
 using Pulumi;
 
@@ -93,6 +94,10 @@ internal static partial class InstanceSettings
         if (password is { Known.Length: 0 })
         {
             errors.Add($"{ConfigNamespace}:redisPassword: an empty password is not allowed; expected the Redis password, or leave the key unset when Redis has none.");
+        }
+        else if (password is { Known: { } known } && !ConnectionUrls.IsReadableInAUrl(known))
+        {
+            errors.Add($"{ConfigNamespace}:redisPassword {ConnectionUrls.RedisPasswordRule}");
         }
 
         return host is null ? null : new RedisSettings(host, port, cacheDb, brokerDb, password?.Value);

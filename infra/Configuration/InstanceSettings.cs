@@ -47,6 +47,7 @@ internal static partial class InstanceSettings
             "the name of a Secret in the namespace holding SECRET_KEY, DATABASE_URL, CACHE_REDIS_URL and CELERY_BROKER_URL", errors);
         var dataServices = ReadDataServices(inputs, existingSecret is not null, errors);
         var secretKey = ReadSecretKey(inputs.Secret("secretKey"), errors);
+        var admin = ReadAdmin(Section<AdminArgs>(get, "admin", errors), inputs.Secret("adminPassword"), serverName, existingSecret, errors);
         var extraEnvironment = ReadExtraEnvironment(MapSection(get, "env", errors), errors);
         var secretEnvironment = ReadSecretEnvironment(MapSection(get, "secretEnv", errors), inputs, extraEnvironment, existingSecret, errors);
         var ingress = ReadIngress(Section<IngressArgs>(get, "ingress", errors));
@@ -71,7 +72,7 @@ internal static partial class InstanceSettings
             ? null
             : new PieFedSettings(
                 environment!.Value, ns!, serverName!, image!, web, worker, migration, backup, notifications, communitySearchRefreshHours, dataServices!, secretKey, extraEnvironment,
-                secretEnvironment, ingress, scheduledTasks, media!, protectData, existingSecret, adoption, spread, networkPolicy);
+                secretEnvironment, ingress, scheduledTasks, media!, protectData, existingSecret, adoption, spread, networkPolicy, admin!);
     }
 
     /// <summary>The settings of a component's inputs; throws, naming every problem, before anything is registered.</summary>

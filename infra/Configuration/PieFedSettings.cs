@@ -32,7 +32,12 @@ public sealed record PieFedSettings(
     string? ExistingSecret,
     AdoptionSettings Adoption,
     SpreadSettings Spread,
-    NetworkPolicySettings? NetworkPolicy);
+    NetworkPolicySettings? NetworkPolicy,
+    AdminSettings Admin);
+
+/// <summary>The administrator that the first install creates (upstream's interactive <c>flask init-db</c>).</summary>
+/// <param name="Password">The given password; null when the program generates one, or when it is in the operator's existing Secret.</param>
+public sealed record AdminSettings(string UserName, string Email, Output<string>? Password);
 
 public sealed record ImageSettings(string Repository, string Tag, string? Digest, string PullPolicy)
 {

@@ -47,3 +47,14 @@ public sealed class NetworkPolicyArgs : ResourceArgs
     [Input("apiServerCidrs")]
     public List<string>? ApiServerCidrs { get; set; }
 }
+
+/// <summary>The administrator that the first install creates; its password is <c>adminPassword</c>.</summary>
+public sealed class AdminArgs : ResourceArgs
+{
+    /// <summary>The administrator's user name: 3 to 50 letters, digits or '_'.</summary>
+    [Input("userName")]
+    public string? UserName { get; set; }
+
+    [Input("email")]
+    public string? Email { get; set; }
+}

@@ -70,6 +70,13 @@ public sealed class PieFedInstanceArgs : ResourceArgs
     [Input("secretKey")]
     public Input<string>? SecretKey { get; set; }
 
+    [Input("admin")]
+    public AdminArgs? Admin { get; set; }
+
+    /// <summary>The first administrator's password, at least 8 characters; generated when unset.</summary>
+    [Input("adminPassword")]
+    public Input<string>? AdminPassword { get; set; }
+
     /// <summary>More of PieFed's environment (MAIL_SERVER, ...), in a ConfigMap; nothing secret.</summary>
     [Input("env")]
     public Dictionary<string, string>? Env { get; set; }

@@ -18,10 +18,16 @@ migrate:
    than the database, and the run fails at once. Otherwise a migration is pending: with backups on,
    a pg_dump in custom format is written, verified with pg_restore --list and rotated, and only then
    does `flask db upgrade` run, after which the database must be at the image's head;
-4. runs the first-install seed (`flask init-db --interactive no`) only when the `site` table has no
+4. runs the first-install seed (`flask init-db --interactive yes`) only when the `site` table has no
    row and no user exists. init-db drops and rebuilds every table, so on an instance with data it
    would delete everything: the decision is taken from the data, under the lock, and a missing table
    counts as empty. A first install interrupted between the two steps is completed by the retry.
+   init-db creates the administrator only interactively, asking on standard input for the user
+   name, the email and the password (app/cli.py, init_db, v1.7.7): the run answers from
+   PIEFED_ADMIN_*, on a pipe, so the password is on no command line, in no log and in no child's
+   environment. The answers are checked first against init-db's own re-prompt rules (a user name
+   with '@' or a space, a password under 8 characters), which would otherwise wait for a better
+   answer; afterwards the account must exist.
 
 backup: waits for PostgreSQL, takes the migration lock (a dump never races a migration), dumps,
 verifies and rotates. restore: under the lock, refuses while any other session is connected to the
@@ -47,6 +53,11 @@ Environment:
                                       backup and restore)
   DB_INIT_BACKUP_KEEP                 how many dumps to keep (default 7)
   DB_RESTORE_FILE                     restore: a dump's file name in the backup directory
+  PIEFED_ADMIN_USER_NAME              migrate: the administrator a first install creates (3 to 50
+                                      letters, digits or '_')
+  PIEFED_ADMIN_EMAIL                  migrate: the administrator's email address
+  PIEFED_ADMIN_PASSWORD               migrate: the administrator's password (at least 8 characters,
+                                      no control characters); needed only by a first install
 `flask` runs in the working directory with this environment, which must name PieFed's app
 (FLASK_APP=pyfedi.py) for `flask init-db` to exist; its output goes straight to this process's.
 
@@ -63,6 +74,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 import uuid
 
 import psycopg2
@@ -76,7 +88,11 @@ DEFAULT_DEPENDENCY_TIMEOUT_SECONDS = 300.0
 DEFAULT_RETRY_INTERVAL_SECONDS = 2.0
 DEFAULT_MIGRATIONS_DIRECTORY = "migrations"
 MIGRATE_COMMAND = ("flask", "db", "upgrade")
-SEED_COMMAND = ("flask", "init-db", "--interactive", "no")
+SEED_COMMAND = ("flask", "init-db", "--interactive", "yes")
+ADMIN_USER_NAME = re.compile(r"^[A-Za-z0-9_]{3,50}$")
+ADMIN_EMAIL = re.compile(r"^[!-?A-~]{1,64}@[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+ADMIN_PASSWORD_MINIMUM_LENGTH = 8
+ADMIN_VARIABLES = ("PIEFED_ADMIN_USER_NAME", "PIEFED_ADMIN_EMAIL", "PIEFED_ADMIN_PASSWORD")
 DEFAULT_BACKUP_KEEP = 7
 MODES = ("migrate", "backup", "restore")
 SQLALCHEMY_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2")
@@ -195,6 +211,35 @@ def read_required(name):
     return value
 
 
+class Admin:
+    """The first administrator, as init-db's prompts will be answered."""
+
+    def __init__(self, environment):
+        self.user_name = environment.get("PIEFED_ADMIN_USER_NAME", "")
+        self.email = environment.get("PIEFED_ADMIN_EMAIL", "")
+        self.password = environment.get("PIEFED_ADMIN_PASSWORD", "")
+        if not ADMIN_USER_NAME.match(self.user_name):
+            raise ConfigurationError(
+                f"PIEFED_ADMIN_USER_NAME={self.user_name!r} is not a PieFed user name: expected 3 to 50 letters, digits or '_'")
+        if not ADMIN_EMAIL.match(self.email):
+            raise ConfigurationError(f"PIEFED_ADMIN_EMAIL={self.email!r} is not an email address")
+        # Never quoted: it is a password.
+        if self.password and (len(self.password) < ADMIN_PASSWORD_MINIMUM_LENGTH
+                              or any(unicodedata.category(character) == "Cc" for character in self.password)):
+            raise ConfigurationError(
+                f"PIEFED_ADMIN_PASSWORD has {len(self.password)} characters; expected at least"
+                f" {ADMIN_PASSWORD_MINIMUM_LENGTH}, without line breaks or other control characters")
+
+    def answers(self):
+        """init-db's three questions, in the order it asks them."""
+        if not self.password:
+            raise GateFailure(
+                "this is a first install, which creates the administrator, and PIEFED_ADMIN_PASSWORD is empty: with"
+                " piefed:existingSecret, add the password as PIEFED_ADMIN_PASSWORD to that Secret and run `pulumi up`"
+                " again. Nothing was seeded")
+        return f"{self.user_name}\n{self.email}\n{self.password}\n"
+
+
 def application_name(mode):
     """What pg_stat_activity shows for this run: the mode and the pod (the container's hostname)."""
     return f"piefed-db-init {mode} {os.environ.get('HOSTNAME', '')}".strip()[:APPLICATION_NAME_LENGTH]
@@ -273,6 +318,12 @@ class Postgres:
                 return frozenset()
             cursor.execute("SELECT version_num FROM alembic_version")
             return frozenset(row[0] for row in cursor.fetchall())
+        return self.query(read)
+
+    def user_exists(self, user_name):
+        def read(cursor):
+            cursor.execute('SELECT EXISTS (SELECT 1 FROM "user" WHERE user_name = %s)', (user_name,))
+            return cursor.fetchone()[0]
         return self.query(read)
 
     def other_sessions(self, own_pids):
@@ -583,16 +634,24 @@ def run_tool(title, argv, environment, capture=False, explain=None):
     return output
 
 
-def run_step(title, argv):
+def run_step(title, argv, answers=None):
+    """Runs a command to its end; `answers` go to its standard input, which is otherwise closed."""
     log(f"running the {title}: {shlex.join(argv)}")
     started = time.monotonic()
     # The command's output is the diagnosis when it fails: let Python children write as they go.
-    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The administrator's password reaches a child on its standard input only.
+    environment = {name: value for name, value in os.environ.items() if name not in ADMIN_VARIABLES}
+    environment["PYTHONUNBUFFERED"] = "1"
     try:
-        child = subprocess.Popen(argv, env=environment)
+        child = subprocess.Popen(argv, env=environment, stdin=subprocess.PIPE, text=True)
     except OSError as error:
         raise GateFailure(f"cannot start the {title} command {argv[0]!r}: {error.strerror}") from None
     try:
+        try:
+            child.stdin.write(answers or "")
+            child.stdin.close()
+        except BrokenPipeError:
+            pass  # The command ended without reading: its exit code says why.
         returncode = child.wait()
     except Terminated:
         child.send_signal(signal.SIGTERM)
@@ -622,7 +681,7 @@ def image_older_than_database(revisions, unknown, migrations, backups):
         " revision it knows (docs/operations.md, \"Restoring a backup\")" + backup)
 
 
-def migrate(postgres, lock, migrations, backups):
+def migrate(postgres, lock, migrations, backups, admin):
     revisions = postgres.revisions()
     unknown = migrations.unknown(revisions)
     if unknown:
@@ -651,13 +710,15 @@ def migrate(postgres, lock, migrations, backups):
         log(f"the instance has data (site row: {'yes' if site_has_row else 'no'},"
             f" user: {'yes' if user_exists else 'no'}); not seeding")
         return
-    log("first install (no site row and no user): seeding")
-    run_step("seed", SEED_COMMAND)
+    log(f"first install (no site row and no user): seeding, with the administrator {admin.user_name}")
+    run_step("seed", SEED_COMMAND, admin.answers())
     site_has_row, _ = postgres.instance_contents()
     if not site_has_row:
         raise GateFailure(
             "the seed command succeeded but the site table is still empty; its output above says why"
             " (init-db refuses without alembic_version and on a database not encoded in UTF8)")
+    if not postgres.user_exists(admin.user_name):
+        raise GateFailure(f"the seed command succeeded but created no user {admin.user_name}; its output above says why")
 
 
 def restore(postgres, lock, migrations, backups):
@@ -683,7 +744,7 @@ def restore(postgres, lock, migrations, backups):
         " Deploy an image whose migrations know this revision and run `pulumi up`")
 
 
-def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups):
+def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin):
     deadline = time.monotonic() + timeout_seconds
     dependencies = (postgres, cache) if mode == "migrate" else (postgres,)
     log(f"{mode}: waiting up to {timeout_seconds:g} s for {' and '.join(d.description for d in dependencies)}"
@@ -695,7 +756,7 @@ def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_direc
     try:
         lock.acquire(deadline, timeout_seconds, retry_interval)
         if mode == "migrate":
-            migrate(postgres, lock, migrations, backups)
+            migrate(postgres, lock, migrations, backups, admin)
         elif mode == "backup":
             revisions = postgres.revisions()
             backups.take(postgres, lock, revisions)
@@ -717,6 +778,7 @@ def main(arguments):
         mode = arguments[0] if arguments else "migrate"
         postgres = Postgres(read_required("DATABASE_URL"), mode)
         cache = Redis(read_required("CACHE_REDIS_URL")) if mode == "migrate" else None
+        admin = Admin(os.environ) if mode == "migrate" else None
         timeout_seconds = read_seconds("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", DEFAULT_DEPENDENCY_TIMEOUT_SECONDS)
         retry_interval = read_seconds("DB_INIT_RETRY_INTERVAL_SECONDS", DEFAULT_RETRY_INTERVAL_SECONDS)
         migrations_directory = os.environ.get("DB_INIT_MIGRATIONS_DIRECTORY", "").strip() or DEFAULT_MIGRATIONS_DIRECTORY
@@ -729,7 +791,7 @@ def main(arguments):
         print(f"db-init: configuration error: {error}", file=sys.stderr, flush=True)
         return 2
     try:
-        run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups)
+        run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin)
     except GateFailure as error:
         print(f"db-init: FAILED: {error}", file=sys.stderr, flush=True)
         return 1
