@@ -17,6 +17,7 @@ public sealed class TcpForwarder : IAsyncDisposable
     private readonly Lock _connectionsLock = new();
     private TcpListener? _listener;
     private Task? _accepting;
+    private CancellationTokenSource? _session;
 
     public TcpForwarder(IPEndPoint target)
     {
@@ -34,11 +35,18 @@ public sealed class TcpForwarder : IAsyncDisposable
 
     public void BringUp() => Listen(ForwardAsync);
 
-    public void BringUpUnresponsive() => Listen(HoldAsync);
-
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// The server goes away, as in an outage: the port refuses new connections and every open one
+    /// is closed. <see cref="BringUp"/> brings it back on the same port.
+    /// </summary>
+    public async Task TakeDownAsync()
     {
-        await _stopping.CancelAsync();
+        if (_session is not { } session)
+        {
+            return;
+        }
+
+        await session.CancelAsync();
         _listener?.Stop();
         if (_accepting is not null)
         {
@@ -49,9 +57,19 @@ public sealed class TcpForwarder : IAsyncDisposable
         lock (_connectionsLock)
         {
             connections = [.. _connections];
+            _connections.Clear();
         }
 
         await Task.WhenAll(connections);
+        session.Dispose();
+        _session = null;
+    }
+
+    public void BringUpUnresponsive() => Listen(HoldAsync);
+
+    public async ValueTask DisposeAsync()
+    {
+        await TakeDownAsync();
         _stopping.Dispose();
     }
 
@@ -72,9 +90,10 @@ public sealed class TcpForwarder : IAsyncDisposable
 
     private void Listen(Func<TcpClient, CancellationToken, Task> serve)
     {
+        _session = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         _listener = new TcpListener(Endpoint);
         _listener.Start();
-        _accepting = AcceptAsync(_listener, serve, _stopping.Token);
+        _accepting = AcceptAsync(_listener, serve, _session.Token);
     }
 
     private async Task AcceptAsync(TcpListener listener, Func<TcpClient, CancellationToken, Task> serve, CancellationToken stopping)

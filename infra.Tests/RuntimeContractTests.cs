@@ -1,0 +1,151 @@
+using System.Text.Json.Nodes;
+using PieFed.Infra.Components;
+using PieFed.Infra.Tests.Support;
+using Pulumi;
+using static PieFed.Infra.Tests.Support.StackRun;
+
+namespace PieFed.Infra.Tests;
+
+/// <summary>What the program sends to the cluster where it meets PieFed's runtime: the administrator, rollouts, replica ownership, the refresh's budget.</summary>
+public sealed class RuntimeContractTests
+{
+    private const string HorizontalPodAutoscalerType = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+
+    [Fact]
+    public async Task AdminPassword_OnlyTheMigrationReadsItAndTheStackShowsItAsASecret()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("admin", "userName", "site_admin").WithField("admin", "email", "ops@example.org"));
+
+        var adminSecret = Assert.Single(run.OfType(SecretType), s => s.Name == "piefed-config-admin");
+        Assert.Equal("generated-password-of-piefed-config-admin-password", adminSecret.Inputs.Str("stringData.password"));
+        var env = run.Single(JobType).Inputs.Objects("spec.template.spec.containers[0].env").ToDictionary(e => e.Str("name")!);
+        Assert.Equal("site_admin", env[DatabaseMigration.AdminUserNameVariable].Str("value"));
+        Assert.Equal("ops@example.org", env[DatabaseMigration.AdminEmailVariable].Str("value"));
+        var reference = env[DatabaseMigration.AdminPasswordVariable].At("valueFrom.secretKeyRef")!;
+        Assert.StartsWith("piefed-config-admin-", reference.Str("name"), StringComparison.Ordinal);
+        Assert.Equal("password", reference.Str("key"));
+        Assert.False(reference.At("optional")!.GetValue<bool>());
+
+        // No other pod may read it: it is in no Secret they load and no variable they have.
+        var jobName = run.Single(JobType).Name;
+        foreach (var (owner, pod) in ProductionReadinessTests.Pods(run).Where(p => p.Owner != jobName))
+        {
+            Assert.DoesNotContain("piefed-config-admin-", pod.ToJsonString(), StringComparison.Ordinal);
+            Assert.DoesNotContain(DatabaseMigration.AdminPasswordVariable, pod.ToJsonString(), StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("generated-password-of-piefed-config-admin-password", Assert.Single(run.OfType(SecretType), s => s.Name == "piefed-config-secrets").Inputs.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal("site_admin", await ValueAsync<string>(run.Outputs["adminUserName"]));
+        Assert.Equal("generated-password-of-piefed-config-admin-password", await ValueAsync<string>(run.Outputs["adminPassword"]));
+        Assert.True(await Output.IsSecretAsync((Output<string>)run.Outputs["adminPassword"]!));
+    }
+
+    [Fact]
+    public async Task AdminDefaults_AreAUserNamePieFedAcceptsAndAnAddressOnTheInstancesDomain()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.With("admin", null));
+
+        var env = run.Single(JobType).Inputs.Objects("spec.template.spec.containers[0].env").ToDictionary(e => e.Str("name")!);
+        Assert.Equal("piefed_admin", env[DatabaseMigration.AdminUserNameVariable].Str("value"));
+        Assert.Equal("admin@piefed.example.org", env[DatabaseMigration.AdminEmailVariable].Str("value"));
+    }
+
+    [Fact]
+    public async Task AdminPassword_WithAnExistingSecret_IsReadFromItAndMayBeGoneAfterTheFirstInstall()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.With("existingSecret", "piefed-app-secrets").With("database", null).With("redis", null).With("databasePassword", null));
+
+        Assert.Empty(run.OfType(SecretType));
+        Assert.Empty(run.OfType(RecordingMocks.RandomPasswordType));
+        var reference = run.Single(JobType).Inputs.Objects("spec.template.spec.containers[0].env")
+            .Single(e => e.Str("name") == DatabaseMigration.AdminPasswordVariable).At("valueFrom.secretKeyRef")!;
+        Assert.Equal("piefed-app-secrets", reference.Str("name"));
+        Assert.Equal("PIEFED_ADMIN_PASSWORD", reference.Str("key"));
+        Assert.True(reference.At("optional")!.GetValue<bool>());
+    }
+
+    [Theory]
+    [InlineData("web")]
+    [InlineData("notifications")]
+    public async Task Rollouts_PauseBeforeTheServerStopsAndNeverGoBelowTheDesiredCount(string component)
+    {
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var spec = run.Deployment(component).Inputs.At("spec")!;
+        var container = spec.At("template.spec.containers[0]")!;
+        Assert.Equal(["sleep", "15"], container.Array("lifecycle.preStop.exec.command").Select(c => c!.GetValue<string>()));
+        var command = container.Array("command").Select(c => c!.GetValue<string>()).ToList();
+        var gracefulFlag = component == "web" ? "--graceful-timeout" : "--timeout-graceful-shutdown";
+        var graceful = double.Parse(command[command.IndexOf(gracefulFlag) + 1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Number(spec, "template.spec.terminationGracePeriodSeconds") > 15 + graceful,
+            $"the kubelet would kill {component} before its pause ({15} s) and its own graceful shutdown ({graceful} s) are over");
+        Assert.Equal(0, Number(spec, "strategy.rollingUpdate.maxUnavailable"));
+    }
+
+    [Fact]
+    public async Task Replicas_AcrossSwitchingTheAutoscalerOnAndOff_AreAlwaysSentAndOwnedByWhoeverScales()
+    {
+        var autoscaled = new { replicas = 4, autoscaling = new { enabled = true, minReplicas = 2, maxReplicas = 10 } };
+        var steps = new[]
+        {
+            (Config: StackConfig.Prod.WithField("web", "replicas", 4), Autoscaled: false),
+            (Config: StackConfig.Prod.With("web", autoscaled), Autoscaled: true),
+            (Config: StackConfig.Prod.WithField("web", "replicas", 4), Autoscaled: false),
+        };
+
+        foreach (var (config, isAutoscaled) in steps)
+        {
+            var run = await ProgramAsync(config);
+            var ignored = await IgnoredChangesAsync(config, "piefed-web");
+            var deployment = run.Deployment("web").Inputs;
+
+            // Never omitted: under server-side apply an omitted field that Pulumi owned is removed, and defaults to 1.
+            Assert.NotNull(deployment.At("spec.replicas"));
+            Assert.Equal("true", deployment.Str("metadata.annotations['pulumi.com/patchForce']"));
+            if (isAutoscaled)
+            {
+                // A new Deployment starts at the minimum; an existing one keeps the live count (ignoreChanges).
+                Assert.Equal(2, Number(deployment, "spec.replicas"));
+                Assert.Equal(["spec.replicas"], ignored);
+                Assert.Single(run.OfType(HorizontalPodAutoscalerType));
+            }
+            else
+            {
+                Assert.Equal(4, Number(deployment, "spec.replicas"));
+                Assert.Empty(ignored);
+                Assert.Empty(run.OfType(HorizontalPodAutoscalerType));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task CommunitySearch_RequestsWhatAFlaskCommandWasMeasuredToUse()
+    {
+        // Any `flask` command of v1.7.7 boots the whole app: 250-350 MiB of working set, measured.
+        const double measuredPeakMebibytes = 350;
+        var run = await ProgramAsync(StackConfig.Prod);
+
+        var sidecar = run.Deployment("web").Inputs.Objects("spec.template.spec.containers").Single(c => c.Str("name") == "community-search");
+        Assert.True(Mebibytes(sidecar.Str("resources.requests.memory")!) >= measuredPeakMebibytes);
+        Assert.True(Mebibytes(sidecar.Str("resources.limits.memory")!) > measuredPeakMebibytes);
+    }
+
+    private static async Task<string[]> IgnoredChangesAsync(StackConfig config, string resourceName)
+    {
+        var ignored = new List<string>();
+        await ObserveOptionsAsync(config, args =>
+        {
+            if (args.Resource.GetResourceType() == DeploymentType && args.Resource.GetResourceName() == resourceName)
+            {
+                ignored.AddRange(args.Options.IgnoreChanges);
+            }
+        });
+        return [.. ignored];
+    }
+
+    private static double Mebibytes(string quantity)
+        => quantity.EndsWith("Gi", StringComparison.Ordinal) ? 1024 * double.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture)
+            : double.Parse(quantity.TrimEnd('M', 'i'), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static double Number(JsonNode node, string path) => node.At(path)!.GetValue<double>();
+}
