@@ -119,6 +119,37 @@ public sealed class RuntimeContractTests
     }
 
     [Fact]
+    public async Task DatabaseCa_IsMountedReadOnlyInEveryContainerThatCarriesTheDatabaseUrl()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("database", "sslMode", "verify-ca").WithField("database", "caSecret", "postgres-ca"));
+
+        var checkedContainers = new List<string>();
+        foreach (var (owner, pod) in ProductionReadinessTests.Pods(run))
+        {
+            foreach (var container in pod.Objects("containers").Where(c => c.Objects("envFrom").Any(e => e.At("secretRef") is not null)))
+            {
+                var mount = Assert.Single(container.Objects("volumeMounts"), m => m.Str("name") == DatabaseCa.VolumeName);
+                Assert.Equal("/etc/piefed/postgres-ca", mount.Str("mountPath"));
+                Assert.True(mount.At("readOnly")!.GetValue<bool>());
+                var volume = Assert.Single(pod.Objects("volumes"), v => v.Str("name") == DatabaseCa.VolumeName);
+                Assert.Equal("postgres-ca", volume.Str("secret.secretName"));
+                Assert.Equal("ca.crt", volume.Str("secret.items[0].key"));
+                checkedContainers.Add($"{owner}/{container.Str("name")}");
+            }
+        }
+
+        Assert.Contains(checkedContainers, c => c.StartsWith("piefed-db-init", StringComparison.Ordinal));
+        Assert.Contains("piefed-web/web", checkedContainers);
+        Assert.Contains("piefed-web/community-search", checkedContainers);
+        Assert.Contains("piefed-worker/worker", checkedContainers);
+        Assert.Contains(checkedContainers, c => c.EndsWith("/db-backup", StringComparison.Ordinal));
+        Assert.Contains(checkedContainers, c => c.EndsWith("/db-restore", StringComparison.Ordinal));
+        Assert.Contains(checkedContainers, c => c.EndsWith("/send-queue", StringComparison.Ordinal));
+        Assert.EndsWith("?sslmode=verify-ca&sslrootcert=/etc/piefed/postgres-ca/ca.crt",
+            Assert.Single(run.OfType(SecretType), s => s.Name == "piefed-config-secrets").Inputs.Str("stringData.DATABASE_URL"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CommunitySearch_RequestsWhatAFlaskCommandWasMeasuredToUse()
     {
         // Any `flask` command of v1.7.7 boots the whole app: 250-350 MiB of working set, measured.

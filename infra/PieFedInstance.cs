@@ -48,7 +48,8 @@ public sealed class PieFedInstance : ComponentResource
             configuration.EnvironmentConfigMapName,
             configuration.SecretName,
             configuration.ScriptsConfigMapName,
-            media?.ClaimName);
+            media?.ClaimName,
+            (settings.DataServices as ExternalDataServices)?.Database.CaSecret);
 
         // The migration reads the configuration, needs its servers up, and backs up to its volume.
         // In an isolated namespace it also needs its way to them: the default deny may be in place

@@ -162,6 +162,62 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
         await kubelet.WaitUntilAsync(Probe(container, "readinessProbe"), succeeds: true, TimeSpan.FromSeconds(20), web);
     }
 
+    [Fact]
+    public async Task DatabaseCa_AsDeclared_VerifiesTheServerForTheMigrationAndThePgDumpBackup()
+    {
+        var ca = TlsCertificate("PIEFED_TEST_POSTGRES_CA");
+        var run = await ProgramAsync(StackConfig.Prod.WithField("database", "sslMode", "verify-full").WithField("database", "caSecret", "postgres-ca"));
+        var databaseUrl = run.OfType(SecretType).Single(s => s.Name == "piefed-config-secrets").Inputs.Str("stringData.DATABASE_URL")!;
+        var query = databaseUrl[databaseUrl.IndexOf('?', StringComparison.Ordinal)..];
+        var caMount = run.Single(JobType).Inputs.Objects("spec.template.spec.containers[0].volumeMounts").Single(m => m.Str("name") == DatabaseCa.VolumeName).Str("mountPath")!;
+        Assert.Equal($"?sslmode=verify-full&sslrootcert={caMount}/ca.crt", query);
+        var backups = Directory.CreateTempSubdirectory("piefed-backups-").FullName;
+        try
+        {
+            // The test's CA stands where the pod mounts the Secret.
+            var verifyingUrl = Database.SqlAlchemyUrl() + query.Replace(caMount + "/ca.crt", ca, StringComparison.Ordinal);
+
+            await using (var migrate = DbInit.Start(Database, Redis, Image, databaseUrl: verifyingUrl))
+            {
+                await OutputAssert.ExitsWith(0, migrate, DbInit.HardTimeout);
+                OutputAssert.Contains(migrate, "STANDIN-SEED: inserted the site row");
+            }
+
+            await using (var backup = DbInit.Start(Database, Redis, Image, mode: "backup", databaseUrl: verifyingUrl, backupDirectory: backups))
+            {
+                await OutputAssert.ExitsWith(0, backup, DbInit.HardTimeout);
+            }
+
+            Assert.Single(Directory.GetFiles(backups, "piefed-*.dump"));
+        }
+        finally
+        {
+            Directory.Delete(backups, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task DatabaseCa_ThatDidNotSignTheServer_FailsAtOnceInsteadOfWaitingForAServerThatIsUp()
+    {
+        var otherCa = TlsCertificate("PIEFED_TEST_POSTGRES_OTHER_CA");
+
+        await using var dbInit = DbInit.Start(
+            Database, Redis, Image, databaseUrl: Database.SqlAlchemyUrl() + $"?sslmode=verify-full&sslrootcert={otherCa}", dependencyTimeoutSeconds: 600);
+
+        await OutputAssert.ExitsWith(1, dbInit, DbInit.HardTimeout);
+        OutputAssert.Contains(dbInit, "its certificate was refused");
+        OutputAssert.Contains(dbInit, "piefed:database.caSecret");
+        OutputAssert.DoesNotContain(dbInit, "not ready");
+    }
+
+    /// <summary>A certificate of the CA that .ci/run makes for the tests' PostgreSQL, whose TLS it turns on.</summary>
+    private static string TlsCertificate(string variable)
+        => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } path && File.Exists(path)
+            ? path
+            : throw new InvalidOperationException(
+                $"{variable} must name a CA certificate: the tests need the real PostgreSQL with TLS on, its certificate signed by "
+                + "PIEFED_TEST_POSTGRES_CA for 127.0.0.1, and PIEFED_TEST_POSTGRES_OTHER_CA signing nothing. .ci/run sets this up (see its TLS section).");
+
     private static (string Path, TimeSpan Timeout) Probe(JsonNode container, string probe)
         => (container.Str($"{probe}.httpGet.path")!, TimeSpan.FromSeconds(container.At($"{probe}.timeoutSeconds")!.GetValue<double>()));
 

@@ -8,7 +8,14 @@ internal static class ConnectionUrls
 {
     public static Output<string> Database(DatabaseSettings database)
     {
-        var query = database.SslMode is null ? "" : $"?sslmode={database.SslMode}";
+        var query = (database.SslMode, database.CaSecret) switch
+        {
+            (null, _) => "",
+            // SQLAlchemy hands the query to psycopg2 as connection parameters, and libpq (db_init.py,
+            // pg_dump, pg_restore) reads it from the URL: both find the CA where every container mounts it.
+            (var mode, not null) => $"?sslmode={mode}&sslrootcert={DatabaseCa.Path}",
+            (var mode, null) => $"?sslmode={mode}",
+        };
         return database.Password.Apply(password =>
             $"postgresql+psycopg2://{Uri.EscapeDataString(database.User)}:{Uri.EscapeDataString(password)}@{database.Host}:{database.Port}/{database.Name}{query}");
     }

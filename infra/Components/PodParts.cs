@@ -7,12 +7,14 @@ namespace PieFed.Infra.Components;
 
 /// <summary>What every PieFed container shares: the image, the app's environment, its volumes and the gate's scripts.</summary>
 /// <param name="MediaClaimName">The uploads' volume claim; null when media lives in S3.</param>
+/// <param name="DatabaseCaSecret">The Secret with PostgreSQL's CA (<see cref="DatabaseCa"/>); null when nothing verifies the server.</param>
 public sealed record AppRuntime(
     ImageSettings Image,
     Output<string> EnvironmentConfigMapName,
     Output<string> SecretName,
     Output<string> ScriptsConfigMapName,
-    Output<string>? MediaClaimName)
+    Output<string>? MediaClaimName,
+    string? DatabaseCaSecret)
 {
     private const string ScriptsVolumeName = "migration-scripts";
     private const string MediaVolumeName = PieFedImage.MediaVolume;
@@ -44,6 +46,11 @@ public sealed record AppRuntime(
             container.VolumeMounts.Add(new VolumeMountArgs { Name = volume, MountPath = path });
         }
 
+        if (DatabaseCaSecret is not null)
+        {
+            container.VolumeMounts.Add(DatabaseCa.Mount());
+        }
+
         return container;
     }
 
@@ -63,6 +70,11 @@ public sealed record AppRuntime(
                 ConfigMap = new ConfigMapVolumeSourceArgs { Name = ScriptsConfigMapName, DefaultMode = 0b100_100_100 },
             },
         };
+        if (DatabaseCaSecret is { } caSecret)
+        {
+            volumes.Add(DatabaseCa.Volume(caSecret));
+        }
+
         if (mountsMedia)
         {
             volumes.Add(MediaClaimName is null

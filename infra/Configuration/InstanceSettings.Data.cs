@@ -67,6 +67,16 @@ internal static partial class InstanceSettings
         var name = section.String("name", "piefed", PostgresIdentifier().IsMatch, PostgresIdentifierAllowed);
         var user = section.String("user", "piefed", PostgresIdentifier().IsMatch, PostgresIdentifierAllowed);
         var sslMode = section.String("sslMode", null, SslModes.Contains, OneOf(SslModes));
+        var caSecret = section.String("caSecret", null, DnsSubdomain().IsMatch, "the name of a Secret in the namespace with the CA certificate as ca.crt");
+        var verifies = sslMode is "verify-ca" or "verify-full";
+        if (verifies && caSecret is null)
+        {
+            section.Error("sslMode", $"\"{sslMode}\" needs the CA that signed the server's certificate, and the image has none (libpq would look for ~/.postgresql/root.crt); expected {section.Path}.caSecret naming a Secret with it as ca.crt, or sslMode \"require\".");
+        }
+        else if (!verifies && caSecret is not null)
+        {
+            section.Error("caSecret", $"is set while {section.Path}.sslMode is {(sslMode is null ? "unset" : $"\"{sslMode}\"")}, which verifies nothing; expected sslMode \"verify-full\" (or \"verify-ca\").");
+        }
 
         if (password is null or { Known.Length: 0 })
         {
@@ -76,7 +86,7 @@ internal static partial class InstanceSettings
 
         return host is null || name is null || user is null
             ? null
-            : new DatabaseSettings(host, port, name, user, password.Value, sslMode);
+            : new DatabaseSettings(host, port, name, user, password.Value, sslMode, caSecret);
     }
 
     private static RedisSettings? ReadRedis(ConfigSection section, SecretInput? password, List<string> errors)

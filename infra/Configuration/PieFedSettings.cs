@@ -92,7 +92,8 @@ public sealed record ExternalDataServices(DatabaseSettings Database, RedisSettin
 
 public sealed record BundledDataServices(string PostgresImage, string RedisImage, string StorageSize, string? StorageClass) : DataServices;
 
-public sealed record DatabaseSettings(string Host, int Port, string Name, string User, Output<string> Password, string? SslMode);
+/// <param name="CaSecret">The Secret holding the server's CA as <c>ca.crt</c>; null when nothing verifies the server.</param>
+public sealed record DatabaseSettings(string Host, int Port, string Name, string User, Output<string> Password, string? SslMode, string? CaSecret = null);
 
 public sealed record RedisSettings(string Host, int Port, int CacheDb, int BrokerDb, Output<string>? Password);
 

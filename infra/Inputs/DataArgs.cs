@@ -57,6 +57,10 @@ public sealed class DatabaseArgs : ResourceArgs
 
     [Input("sslMode")]
     public string? SslMode { get; set; }
+
+    /// <summary>A Secret in the namespace whose <c>ca.crt</c> is the CA that signed the server's certificate; required by verify-ca and verify-full.</summary>
+    [Input("caSecret")]
+    public string? CaSecret { get; set; }
 }
 
 public sealed class RedisArgs : ResourceArgs

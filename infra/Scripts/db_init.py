@@ -101,6 +101,14 @@ LONGEST_ATTEMPT_SECONDS = 5
 # The last attempt, made when the deadline is (almost) reached, still gets time to report a real
 # reason; and to libpq a connect_timeout of 0 means "wait forever".
 SHORTEST_ATTEMPT_SECONDS = 2
+# Messages with which libpq refuses the server's certificate (sslmode verify-ca/verify-full): waiting
+# cannot fix a wrong CA or a host name the certificate does not name.
+POSTGRES_CERTIFICATE_REJECTIONS = (
+    "certificate verify failed",
+    "root certificate file",
+    "does not match host name",
+    "server certificate for",
+)
 # Messages with which PostgreSQL or libpq reject the credentials (PostgreSQL reports a missing
 # role as a failed password, on purpose).
 POSTGRES_CREDENTIAL_REJECTIONS = (
@@ -167,6 +175,10 @@ class NotReady(Exception):
 
 
 class CredentialsRejected(Exception):
+    pass
+
+
+class CertificateRejected(Exception):
     pass
 
 
@@ -296,6 +308,8 @@ class Postgres:
             reason = one_line(error)
             if any(rejection in reason for rejection in POSTGRES_CREDENTIAL_REJECTIONS):
                 raise CredentialsRejected(reason) from None
+            if any(rejection in reason for rejection in POSTGRES_CERTIFICATE_REJECTIONS):
+                raise CertificateRejected(reason) from None
             raise NotReady(reason) from None
 
     def query(self, work):
@@ -385,6 +399,11 @@ def wait_until_ready(dependency, deadline, timeout_seconds, retry_interval):
             raise GateFailure(
                 f"{dependency.description} rejected the credentials: {error}. Waiting will not fix this:"
                 f" check the user and password in {dependency.setting}") from None
+        except CertificateRejected as error:
+            raise GateFailure(
+                f"{dependency.description} was reached, but its certificate was refused: {error}. Waiting will not fix this:"
+                " check piefed:database.caSecret (the CA that signed the server's certificate, as ca.crt) and that"
+                " piefed:database.host is a name the certificate holds") from None
         except NotReady as error:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
