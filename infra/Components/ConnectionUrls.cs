@@ -3,7 +3,7 @@ using Pulumi;
 
 namespace PieFed.Infra.Components;
 
-/// <summary>The URLs PieFed and the migration scripts read; credentials are escaped and stay secret.</summary>
+/// <summary>The URLs PieFed and the migration scripts read; credentials stay secret, and each is written so that every reader decodes it alike.</summary>
 internal static class ConnectionUrls
 {
     public static Output<string> Database(DatabaseSettings database)
