@@ -15,8 +15,8 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public const string HowToStart =
         "Start it and create the test role (as root): pg_ctlcluster 15 main start && runuser -u postgres -- psql -c "
-        + "\"CREATE ROLE piefed_test LOGIN CREATEDB CREATEROLE PASSWORD 'piefed_test'\"; or point PIEFED_TEST_POSTGRES at "
-        + "an Npgsql connection string of a role that has CREATEDB and CREATEROLE.";
+        + "\"CREATE ROLE piefed_test LOGIN CREATEDB CREATEROLE PASSWORD 'piefed_test'\" -c \"GRANT pg_signal_backend TO piefed_test\"; "
+        + "or point PIEFED_TEST_POSTGRES at an Npgsql connection string of a role that has CREATEDB and CREATEROLE and is a member of pg_signal_backend.";
 
     private readonly NpgsqlConnectionStringBuilder _admin;
     private readonly List<string> _roles = [];
@@ -124,13 +124,14 @@ public sealed class TestDatabase : IAsyncDisposable
         _roles.Add(role);
         await using var grant = new NpgsqlCommand($"GRANT ALL ON DATABASE {Name} TO \"{role}\"", connection);
         await grant.ExecuteNonQueryAsync();
-        // DROP DATABASE ... WITH (FORCE) ends the sessions still connected, which only a member of
-        // their role may do (or of pg_signal_backend): without this, a session of this role that
-        // outlived its test (a killed script's, not yet reaped by the server) fails the drop at random.
-        await using var membership = new NpgsqlCommand($"GRANT \"{role}\" TO CURRENT_USER", connection);
-        await membership.ExecuteNonQueryAsync();
     }
 
+    /// <remarks>
+    /// DROP DATABASE ... WITH (FORCE) ends the sessions still connected, and refuses unless it may
+    /// end every one of them: a session of a role this test created, or one still starting up
+    /// (its role not yet known), needs the dropping role to be a member of pg_signal_backend, which
+    /// .ci/run grants. Without it the drop failed at random with 42501.
+    /// </remarks>
     public async ValueTask DisposeAsync()
     {
         await using var connection = await OpenAsync(_admin.Database!);
