@@ -48,6 +48,8 @@ public sealed class ConfigurationTests
             ["piefed:database.sslMode: \"verify-full\" needs the CA that signed the server's certificate", "piefed:database.caSecret"]),
         ["a CA that verifies nothing"] = (() => StackConfig.Prod.WithField("database", "caSecret", "postgres-ca"),
             ["piefed:database.caSecret: is set while piefed:database.sslMode is \"require\"", "expected sslMode \"verify-full\""]),
+        ["env not structured"] = (() => StackConfig.Dev.With("env", "MAIL_SERVER=mail.example.org"),
+            ["piefed:env: \"MAIL_SERVER=mail.example.org\" is not a structured value; expected an object of names and values."]),
         ["negative replicas"] = (() => StackConfig.Dev.WithField("web", "replicas", -1),
             ["piefed:web.replicas: \"-1\" is not allowed", "a whole number from 0 to 100"]),
         ["replicas not a number"] = (() => StackConfig.Dev.WithField("worker", "replicas", "two"),

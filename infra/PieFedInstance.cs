@@ -13,13 +13,19 @@ namespace PieFed.Infra;
 /// </summary>
 public sealed class PieFedInstance : ComponentResource
 {
+    /// <summary>The package's constructor: a program in any language gives the inputs, checked here.</summary>
     public PieFedInstance(string name, PieFedInstanceArgs args, ComponentResourceOptions? options = null)
         // Checked before the base constructor registers the instance itself: a bad input registers nothing.
         : this(name, InstanceSettings.Validate(args, name), options)
     {
     }
 
-    private PieFedInstance(string name, PieFedSettings settings, ComponentResourceOptions? options)
+    /// <summary>
+    /// The stack's constructor: <see cref="StackConfiguration.Read()"/> has already checked the
+    /// configuration with the same validator and reported every problem, so its settings come
+    /// straight here instead of being turned back into inputs and checked again.
+    /// </summary>
+    internal PieFedInstance(string name, PieFedSettings settings, ComponentResourceOptions? options)
         : base("piefed:index:PieFedInstance", name, options)
     {
         var ns = new AppNamespace($"{name}-namespace", new AppNamespaceArgs { Name = settings.Namespace }, ProtectedAfter(settings.ProtectData));

@@ -20,9 +20,9 @@ public sealed class ConstructTests
     private const string ComponentType = "piefed:index:PieFedInstance";
     private const string KubernetesProviderType = "pulumi:providers:kubernetes";
 
-    private sealed record Constructed(ConstructResponse? Response, Exception? Error, ImmutableArray<Resource> Resources, IReadOnlyList<Registration> Registrations);
+    internal sealed record Constructed(ConstructResponse? Response, Exception? Error, ImmutableArray<Resource> Resources, IReadOnlyList<Registration> Registrations);
 
-    private static async Task<Constructed> ConstructAsync(ImmutableDictionary<string, PropertyValue> inputs, bool isPreview = false, StackState? previous = null)
+    internal static async Task<Constructed> ConstructAsync(ImmutableDictionary<string, PropertyValue> inputs, bool isPreview = false, StackState? previous = null)
     {
         var mocks = new RecordingMocks(previous: previous);
         ConstructResponse? response = null;

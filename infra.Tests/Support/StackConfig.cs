@@ -109,7 +109,7 @@ internal sealed class StackConfig
         var stack = StackConfiguration.Read(
             key => json[$"{InstanceSettings.ConfigNamespace}:{key}"]?.GetValue<string>(),
             getKubernetes: key => json[$"{KubernetesPrefix}{key}"]?.GetValue<string>());
-        return InstanceSettings.Validate(stack.Instance, PieFedProgram.InstanceName);
+        return stack.Instance;
     }
 
     /// <summary>

@@ -13,21 +13,25 @@ internal sealed class ConfigSection
 {
     private readonly JsonElement? _element;
     private readonly ICollection<string> _errors;
+    private readonly bool _secret;
 
-    private ConfigSection(string path, JsonElement? element, ICollection<string> errors)
+    private ConfigSection(string path, JsonElement? element, ICollection<string> errors, bool secret)
     {
         Path = path;
         _element = element;
         _errors = errors;
+        _secret = secret;
     }
 
     public string Path { get; }
 
-    public static ConfigSection Parse(string path, string? raw, IReadOnlyCollection<string> knownFields, ICollection<string> errors)
+    /// <param name="knownFields">The fields the section may hold; none for a map of free names.</param>
+    /// <param name="secret">Whether the section holds secrets: its errors then never show a value given.</param>
+    public static ConfigSection Parse(string path, string? raw, IReadOnlyCollection<string> knownFields, ICollection<string> errors, bool secret = false)
     {
         if (raw is null)
         {
-            return new ConfigSection(path, null, errors);
+            return new ConfigSection(path, null, errors, secret);
         }
 
         JsonElement element;
@@ -38,20 +42,20 @@ internal sealed class ConfigSection
         }
         catch (JsonException)
         {
-            errors.Add($"{path}: {Quote(raw)} is not a structured value; expected an object with the fields {string.Join(", ", knownFields)}.");
-            return new ConfigSection(path, null, errors);
+            errors.Add($"{path}: {Shown(raw, secret)} is not a structured value; expected {ObjectOf(knownFields)}.");
+            return new ConfigSection(path, null, errors, secret);
         }
 
-        return FromElement(path, element, knownFields, errors);
+        return FromElement(path, element, knownFields, errors, secret);
     }
 
     public ConfigSection Section<TArgs>(string field)
         where TArgs : Pulumi.ResourceArgs
-        => FromElement($"{Path}.{field}", Field(field), InputShape.Names<TArgs>(), _errors);
+        => FromElement($"{Path}.{field}", Field(field), InputShape.Names<TArgs>(), _errors, _secret);
 
     /// <summary>A field of free names, such as labels or annotations.</summary>
     public ConfigSection MapSection(string field)
-        => FromElement($"{Path}.{field}", Field(field), [], _errors);
+        => FromElement($"{Path}.{field}", Field(field), [], _errors, _secret);
 
     public string? String(string field, string? defaultValue, Func<string, bool> isAllowed, string allowed)
     {
@@ -69,7 +73,7 @@ internal sealed class ConfigSection
         };
         if (text is null || !isAllowed(text))
         {
-            _errors.Add($"{Path}.{field}: {Quote(value.Value.GetRawText())} is not allowed; expected {allowed}.");
+            _errors.Add($"{Path}.{field}: {Shown(value.Value.GetRawText(), _secret)} is not allowed; expected {allowed}.");
             return defaultValue;
         }
 
@@ -104,7 +108,7 @@ internal sealed class ConfigSection
         };
         if (parsed is null || parsed < min || parsed > max)
         {
-            _errors.Add($"{Path}.{field}: {Quote(value.Value.GetRawText())} is not allowed; expected a whole number from {min} to {max}.");
+            _errors.Add($"{Path}.{field}: {Shown(value.Value.GetRawText(), _secret)} is not allowed; expected a whole number from {min} to {max}.");
             return defaultValue;
         }
 
@@ -124,7 +128,7 @@ internal sealed class ConfigSection
         };
         if (parsed is null)
         {
-            _errors.Add($"{Path}.{field}: {Quote(value!.Value.GetRawText())} is not allowed; expected true or false.");
+            _errors.Add($"{Path}.{field}: {Shown(value!.Value.GetRawText(), _secret)} is not allowed; expected true or false.");
             return defaultValue;
         }
 
@@ -143,7 +147,7 @@ internal sealed class ConfigSection
 
         if (value.Value.ValueKind != JsonValueKind.Array)
         {
-            _errors.Add($"{Path}.{field}: {Quote(value.Value.GetRawText())} is not allowed; expected a list, each item {allowed}.");
+            _errors.Add($"{Path}.{field}: {Shown(value.Value.GetRawText(), _secret)} is not allowed; expected a list, each item {allowed}.");
             return defaultValue;
         }
 
@@ -163,7 +167,7 @@ internal sealed class ConfigSection
             }
             else
             {
-                _errors.Add($"{Path}.{field}[{index}]: {Quote(item.GetRawText())} is not allowed; expected {allowed}.");
+                _errors.Add($"{Path}.{field}[{index}]: {Shown(item.GetRawText(), _secret)} is not allowed; expected {allowed}.");
             }
 
             index++;
@@ -190,7 +194,7 @@ internal sealed class ConfigSection
         {
             if (property.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null)
             {
-                _errors.Add($"{Path}.{property.Name}: {Quote(property.Value.GetRawText())} is not allowed; expected a text, number or boolean value.");
+                _errors.Add($"{Path}.{property.Name}: {Shown(property.Value.GetRawText(), _secret)} is not allowed; expected a text, number or boolean value.");
                 continue;
             }
 
@@ -203,18 +207,17 @@ internal sealed class ConfigSection
 
     public void Error(string field, string problem) => _errors.Add($"{Path}.{field}: {problem}");
 
-    private static ConfigSection FromElement(string path, JsonElement? element, IReadOnlyCollection<string> knownFields, ICollection<string> errors)
+    private static ConfigSection FromElement(string path, JsonElement? element, IReadOnlyCollection<string> knownFields, ICollection<string> errors, bool secret)
     {
         if (element is not { } value)
         {
-            return new ConfigSection(path, null, errors);
+            return new ConfigSection(path, null, errors, secret);
         }
 
         if (value.ValueKind != JsonValueKind.Object)
         {
-            errors.Add($"{path}: {Quote(value.GetRawText())} is not allowed; expected "
-                + (knownFields.Count > 0 ? $"an object with the fields {string.Join(", ", knownFields)}." : "an object of names and values."));
-            return new ConfigSection(path, null, errors);
+            errors.Add($"{path}: {Shown(value.GetRawText(), secret)} is not allowed; expected {ObjectOf(knownFields)}.");
+            return new ConfigSection(path, null, errors, secret);
         }
 
         if (knownFields.Count > 0)
@@ -225,8 +228,13 @@ internal sealed class ConfigSection
             }
         }
 
-        return new ConfigSection(path, value, errors);
+        return new ConfigSection(path, value, errors, secret);
     }
+
+    private static string ObjectOf(IReadOnlyCollection<string> knownFields)
+        => knownFields.Count > 0 ? $"an object with the fields {string.Join(", ", knownFields)}" : "an object of names and values";
+
+    private static string Shown(string raw, bool secret) => secret ? "the value given (not shown: it is secret)" : Quote(raw);
 
     private JsonElement? Field(string field)
         => _element is { } element && element.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null

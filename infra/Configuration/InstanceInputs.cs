@@ -22,7 +22,8 @@ internal sealed record InstanceInputs(Func<string, string?> Get, Func<string, Se
             return field.Property.GetValue(args) switch
             {
                 null => null,
-                Dictionary<string, Input<string>> secrets => new JsonObject(secrets.Select(s => KeyValuePair.Create(s.Key, (JsonNode?)(KnownNow(s.Value) ?? "")))).ToJsonString(),
+                // The validator reads a secret map's names; its values stay Inputs, read through Secret.
+                Dictionary<string, Input<string>> secrets => new JsonObject(secrets.Select(s => KeyValuePair.Create(s.Key, (JsonNode?)JsonValue.Create("")))).ToJsonString(),
                 var value => ToJson(value) switch
                 {
                     JsonValue scalar when scalar.TryGetValue<string>(out var text) => text,

@@ -49,7 +49,7 @@ internal static partial class InstanceSettings
         var secretKey = ReadSecretKey(inputs.Secret("secretKey"), errors);
         var admin = ReadAdmin(Section<AdminArgs>(get, "admin", errors), inputs.Secret("adminPassword"), serverName, existingSecret, errors);
         var extraEnvironment = ReadExtraEnvironment(MapSection(get, "env", errors), errors);
-        var secretEnvironment = ReadSecretEnvironment(MapSection(get, "secretEnv", errors), inputs, extraEnvironment, existingSecret, errors);
+        var secretEnvironment = ReadSecretEnvironment(MapSection(get, "secretEnv", errors, secret: true), inputs, extraEnvironment, existingSecret, errors);
         var ingress = ReadIngress(Section<IngressArgs>(get, "ingress", errors));
         var scheduledTasks = ReadScheduledTasks(Section<CronArgs>(get, "cron", errors));
         var media = ReadMedia(Section<MediaArgs>(get, "media", errors), inputs, existingSecret is not null, errors);
@@ -88,8 +88,8 @@ internal static partial class InstanceSettings
         => ConfigSection.Parse($"{ConfigNamespace}:{key}", get(key), InputShape.Names<TArgs>(), errors);
 
     /// <summary>A section of free names, such as environment variables or annotations.</summary>
-    private static ConfigSection MapSection(Func<string, string?> get, string key, List<string> errors)
-        => ConfigSection.Parse($"{ConfigNamespace}:{key}", get(key), [], errors);
+    private static ConfigSection MapSection(Func<string, string?> get, string key, List<string> errors, bool secret = false)
+        => ConfigSection.Parse($"{ConfigNamespace}:{key}", get(key), [], errors, secret);
 
     private static string? ReadScalar(Func<string, string?> get, string key, string? defaultValue, Func<string, bool> isAllowed, string allowed, List<string> errors)
     {

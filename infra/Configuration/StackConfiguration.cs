@@ -4,7 +4,7 @@ using Pulumi;
 namespace PieFed.Infra.Configuration;
 
 /// <summary>What a stack deploys: one instance, through one Kubernetes provider.</summary>
-public sealed record StackSettings(PieFedInstanceArgs Instance, ProviderSettings Provider);
+public sealed record StackSettings(PieFedSettings Instance, ProviderSettings Provider);
 
 /// <summary>The cluster the explicit Kubernetes provider talks to, or the directory it renders YAML to.</summary>
 /// <param name="Context">The kubeconfig context; null for the kubeconfig's current one (development only).</param>
@@ -72,9 +72,7 @@ public static class StackConfiguration
             throw new InvalidConfigException($"The stack configuration has {errors.Count} problem(s); nothing was deployed", errors);
         }
 
-        return new StackSettings(
-            InputBinding.Bind(inputs),
-            new ProviderSettings(context, kubeconfig, render, upsertExistingObjects));
+        return new StackSettings(settings!, new ProviderSettings(context, kubeconfig, render, upsertExistingObjects));
     }
 
     /// <summary>
