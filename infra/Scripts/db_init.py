@@ -122,13 +122,16 @@ APPLICATION_NAME_LENGTH = 63
 # How often a waiting run repeats who holds the lock, when the holder has not changed.
 HOLDER_REPORT_SECONDS = 30
 BASE_REVISION = "base"
-DUMP_NAME = re.compile(r"^piefed-(?P<stamp>\d{8}T\d{6}Z)-at-(?P<revision>[0-9A-Za-z_+]+)(-before-[0-9A-Za-z_+]+)?\.dump$")
+DUMP_NAME = re.compile(
+    r"^piefed-(?P<stamp>\d{8}T\d{6}Z)-at-(?P<revision>[0-9A-Za-z_+]+)(-before-[0-9A-Za-z_+]+)?\.dump$"
+)
 PARTIAL_SUFFIX = ".partial"
 POOLER_EXPLANATION = (
     "DATABASE_URL seems to reach PostgreSQL through a transaction-mode connection pooler (such as PgBouncer"
     " with pool_mode=transaction), which hands each transaction to any server connection, so a session-level"
     " advisory lock cannot keep two runs apart. Point the migration's DATABASE_URL at PostgreSQL directly, or"
-    " at a session-mode pool")
+    " at a session-mode pool"
+)
 # Everything in the schema that a dump recreates, except what an extension owns (the extension
 # stays, and the dump's CREATE EXTENSION IF NOT EXISTS finds it).
 CLEAR_SCHEMA = """
@@ -143,17 +146,20 @@ BEGIN
                   n.nspname, c.relname)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
     UNION ALL
     SELECT format('DROP FUNCTION IF EXISTS %s CASCADE', p.oid::regprocedure)
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = current_schema() AND p.prokind = 'f'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
     UNION ALL
     SELECT format('DROP TYPE IF EXISTS %I.%I CASCADE', n.nspname, t.typname)
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd')
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                      WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
   LOOP
     EXECUTE statement;
   END LOOP;
@@ -232,15 +238,20 @@ class Admin:
         self.password = environment.get("PIEFED_ADMIN_PASSWORD", "")
         if not ADMIN_USER_NAME.match(self.user_name):
             raise ConfigurationError(
-                f"PIEFED_ADMIN_USER_NAME={self.user_name!r} is not a PieFed user name: expected 3 to 50 letters, digits or '_'")
+                f"PIEFED_ADMIN_USER_NAME={self.user_name!r} is not a PieFed user name:"
+                " expected 3 to 50 letters, digits or '_'"
+            )
         if not ADMIN_EMAIL.match(self.email):
             raise ConfigurationError(f"PIEFED_ADMIN_EMAIL={self.email!r} is not an email address")
         # Never quoted: it is a password.
-        if self.password and (len(self.password) < ADMIN_PASSWORD_MINIMUM_LENGTH
-                              or any(unicodedata.category(character) == "Cc" for character in self.password)):
+        if self.password and (
+            len(self.password) < ADMIN_PASSWORD_MINIMUM_LENGTH
+            or any(unicodedata.category(character) == "Cc" for character in self.password)
+        ):
             raise ConfigurationError(
                 f"PIEFED_ADMIN_PASSWORD has {len(self.password)} characters; expected at least"
-                f" {ADMIN_PASSWORD_MINIMUM_LENGTH}, without line breaks or other control characters")
+                f" {ADMIN_PASSWORD_MINIMUM_LENGTH}, without line breaks or other control characters"
+            )
 
     def answers(self):
         """init-db's three questions, in the order it asks them."""
@@ -248,7 +259,8 @@ class Admin:
             raise GateFailure(
                 "this is a first install, which creates the administrator, and PIEFED_ADMIN_PASSWORD is empty: with"
                 " piefed:existingSecret, add the password as PIEFED_ADMIN_PASSWORD to that Secret and run `pulumi up`"
-                " again. Nothing was seeded")
+                " again. Nothing was seeded"
+            )
         return f"{self.user_name}\n{self.email}\n{self.password}\n"
 
 
@@ -263,7 +275,8 @@ class Postgres:
         if not separator or scheme not in SQLALCHEMY_POSTGRES_SCHEMES:
             raise ConfigurationError(
                 "DATABASE_URL must have the form postgresql+psycopg2://user:password@host:port/database"
-                f" (scheme found: {scheme if separator else 'none'!r})")
+                f" (scheme found: {scheme if separator else 'none'!r})"
+            )
         # libpq reads the SQLAlchemy URL once the driver suffix is gone, percent-decoding included.
         self.setting = "DATABASE_URL"
         self.url = "postgresql://" + rest
@@ -276,8 +289,10 @@ class Postgres:
             reason = one_line(error).replace(password, "***") if password else one_line(error)
             raise ConfigurationError(f"DATABASE_URL cannot be parsed: {reason}") from None
         self.description = (
-            f"PostgreSQL {self.parameters.get('user', '(default user)')}@{self.parameters.get('host', '(default host)')}"
-            f":{self.parameters.get('port', 5432)}/{self.parameters.get('dbname', '(default database)')}")
+            f"PostgreSQL {self.parameters.get('user', '(default user)')}"
+            f"@{self.parameters.get('host', '(default host)')}"
+            f":{self.parameters.get('port', 5432)}/{self.parameters.get('dbname', '(default database)')}"
+        )
 
     def connect(self, timeout_seconds=LONGEST_ATTEMPT_SECONDS):
         return psycopg2.connect(
@@ -285,7 +300,11 @@ class Postgres:
             connect_timeout=max(SHORTEST_ATTEMPT_SECONDS, math.ceil(min(LONGEST_ATTEMPT_SECONDS, timeout_seconds))),
             application_name=self.application_name,
             # A lock session whose peer vanished must be noticed, by the server too.
-            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+        )
 
     def client_tool(self, options, operands=()):
         """argv of pg_dump or pg_restore on this connection, and an environment with its password."""
@@ -326,29 +345,35 @@ class Postgres:
 
     def revisions(self):
         """The revisions in alembic_version; none when the table is missing or empty."""
+
         def read(cursor):
             cursor.execute("SELECT to_regclass('alembic_version')")
             if cursor.fetchone()[0] is None:
                 return frozenset()
             cursor.execute("SELECT version_num FROM alembic_version")
             return frozenset(row[0] for row in cursor.fetchall())
+
         return self.query(read)
 
     def user_exists(self, user_name):
         def read(cursor):
             cursor.execute('SELECT EXISTS (SELECT 1 FROM "user" WHERE user_name = %s)', (user_name,))
             return cursor.fetchone()[0]
+
         return self.query(read)
 
     def other_sessions(self, own_pids):
         """Client sessions on this database other than this run's, as "application (pid N)"."""
+
         def read(cursor):
             cursor.execute(
                 "SELECT pid, coalesce(nullif(application_name, ''), '(no application name)') FROM pg_stat_activity"
                 " WHERE datname = current_database() AND backend_type = 'client backend'"
                 " AND pid <> pg_backend_pid() AND NOT pid = ANY(%s) ORDER BY backend_start",
-                (list(own_pids),))
+                (list(own_pids),),
+            )
             return [f"{name} (pid {pid})" for pid, name in cursor.fetchall()]
+
         return self.query(read)
 
 
@@ -368,12 +393,13 @@ class Redis:
             raise ConfigurationError(f"CACHE_REDIS_URL cannot be parsed: {one_line(error)}") from None
         self.setting = "CACHE_REDIS_URL"
         self.url = cache_url
-        self.description = f"Redis {options.get('host', 'localhost')}:{options.get('port', 6379)}/{options.get('db', 0)}"
+        self.description = (
+            f"Redis {options.get('host', 'localhost')}:{options.get('port', 6379)}/{options.get('db', 0)}"
+        )
 
     def probe(self, timeout_seconds):
         attempt_timeout = min(LONGEST_ATTEMPT_SECONDS, max(SHORTEST_ATTEMPT_SECONDS, timeout_seconds))
-        client = redis.Redis.from_url(
-            self.url, socket_connect_timeout=attempt_timeout, socket_timeout=attempt_timeout)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=attempt_timeout, socket_timeout=attempt_timeout)
         try:
             client.ping()
         except redis.AuthenticationError as error:
@@ -398,18 +424,22 @@ def wait_until_ready(dependency, deadline, timeout_seconds, retry_interval):
         except CredentialsRejected as error:
             raise GateFailure(
                 f"{dependency.description} rejected the credentials: {error}. Waiting will not fix this:"
-                f" check the user and password in {dependency.setting}") from None
+                f" check the user and password in {dependency.setting}"
+            ) from None
         except CertificateRejected as error:
             raise GateFailure(
-                f"{dependency.description} was reached, but its certificate was refused: {error}. Waiting will not fix this:"
+                f"{dependency.description} was reached, but its certificate was refused: {error}."
+                " Waiting will not fix this:"
                 " check piefed:database.caSecret (the CA that signed the server's certificate, as ca.crt) and that"
-                " piefed:database.host is a name the certificate holds") from None
+                " piefed:database.host is a name the certificate holds"
+            ) from None
         except NotReady as error:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise GateFailure(
                     f"{dependency.description} was not ready within {timeout_seconds:g} s"
-                    f" (DB_INIT_DEPENDENCY_TIMEOUT_SECONDS) after {attempt} attempts; last reason: {error}") from None
+                    f" (DB_INIT_DEPENDENCY_TIMEOUT_SECONDS) after {attempt} attempts; last reason: {error}"
+                ) from None
             pause = min(retry_interval, remaining)
             log(f"{dependency.description} not ready (attempt {attempt}): {error}; retrying in {pause:.1f} s")
             time.sleep(pause)
@@ -443,13 +473,16 @@ class MigrationLock:
                 raise GateFailure(
                     f"another run still holds the migration lock after {timeout_seconds:g} s"
                     f" (DB_INIT_DEPENDENCY_TIMEOUT_SECONDS): {description}. Nothing was changed; the next attempt"
-                    " will find that run's result")
+                    " will find that run's result"
+                )
             if holder != last_holder or time.monotonic() - last_report >= HOLDER_REPORT_SECONDS:
                 log(f"waiting for the migration lock, held by {description}")
                 last_holder, last_report = holder, time.monotonic()
             time.sleep(min(retry_interval, remaining))
-        log(f"holding the migration lock (waited {time.monotonic() - started:.1f} s;"
-            f" pg_stat_activity shows this run as {self.postgres.application_name!r}, pid {self.backend_pid})")
+        log(
+            f"holding the migration lock (waited {time.monotonic() - started:.1f} s;"
+            f" pg_stat_activity shows this run as {self.postgres.application_name!r}, pid {self.backend_pid})"
+        )
 
     def try_acquire(self):
         with self.connection, self.connection.cursor() as cursor:
@@ -472,34 +505,42 @@ class MigrationLock:
                 " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
                 " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2"
                 " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                LOCK_KEYS)
+                LOCK_KEYS,
+            )
             row = cursor.fetchone()
         if row is None:
             return None, "a session that has just released it"
         pid, name, started, age = row
         if name is None:
             return pid, f"PostgreSQL backend pid {pid} (its details are hidden from this role)"
-        return pid, (f"{name!r} (PostgreSQL backend pid {pid}, connected since {started:%Y-%m-%d %H:%M:%S %Z},"
-                     f" {age.total_seconds():.0f} s ago)")
+        return pid, (
+            f"{name!r} (PostgreSQL backend pid {pid}, connected since {started:%Y-%m-%d %H:%M:%S %Z},"
+            f" {age.total_seconds():.0f} s ago)"
+        )
 
     def verify(self, step):
         """Fails unless this run's session still holds the lock: checked before every step that writes."""
         try:
             with self.connection, self.connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT pg_backend_pid(), current_setting('piefed.db_init_run', true), EXISTS (SELECT 1 FROM pg_locks"
+                    "SELECT pg_backend_pid(), current_setting('piefed.db_init_run', true),"
+                    " EXISTS (SELECT 1 FROM pg_locks"
                     " WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
                     " AND classid = %s AND objid = %s AND objsubid = 2)",
-                    LOCK_KEYS)
+                    LOCK_KEYS,
+                )
                 backend_pid, marker, holds = cursor.fetchone()
         except psycopg2.Error as error:
             raise GateFailure(
                 f"lost the database session holding the migration lock before the {step}: {one_line(error)}."
-                " Another run may take over now; this one stops before changing anything else") from None
+                " Another run may take over now; this one stops before changing anything else"
+            ) from None
         if (backend_pid, marker, holds) != (self.backend_pid, self.run_id, True):
             raise GateFailure(
-                f"before the {step}, this run's lock session is PostgreSQL backend {backend_pid}, not {self.backend_pid},"
-                f" and {'still' if holds else 'no longer'} holds the migration lock. {POOLER_EXPLANATION}")
+                f"before the {step}, this run's lock session is PostgreSQL backend {backend_pid},"
+                f" not {self.backend_pid},"
+                f" and {'still' if holds else 'no longer'} holds the migration lock. {POOLER_EXPLANATION}"
+            )
 
     def release(self):
         if self.connection is not None:
@@ -515,7 +556,9 @@ class Migrations:
             self.script = ScriptDirectory(directory)
             self.heads = frozenset(self.script.get_heads())
         except CommandError as error:
-            raise GateFailure(f"cannot read the image's migrations in {os.path.abspath(directory)}: {one_line(error)}") from None
+            raise GateFailure(
+                f"cannot read the image's migrations in {os.path.abspath(directory)}: {one_line(error)}"
+            ) from None
         if not self.heads:
             raise GateFailure(f"the image's migrations in {os.path.abspath(directory)} have no revision")
 
@@ -561,7 +604,8 @@ class Backups:
         if not os.access(self.directory, os.W_OK):
             raise GateFailure(
                 f"the backup directory {self.directory} is not writable by uid {os.getuid()}:"
-                " the backup volume needs the pod's fsGroup (the program sets it)")
+                " the backup volume needs the pod's fsGroup (the program sets it)"
+            )
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         name = f"piefed-{stamp}-at-{describe(revisions)}" + (f"-before-{describe(target)}" if target else "") + ".dump"
         path = os.path.join(self.directory, name)
@@ -580,13 +624,15 @@ class Backups:
         finally:
             if os.path.exists(partial):
                 os.remove(partial)
-        log(f"backup verified: {path}, {size} bytes, {len(listing.splitlines())} entries,"
-            f" in {time.monotonic() - started:.1f} s")
+        log(
+            f"backup verified: {path}, {size} bytes, {len(listing.splitlines())} entries,"
+            f" in {time.monotonic() - started:.1f} s"
+        )
         self.rotate()
         return path
 
     def rotate(self):
-        for name, _ in self.dumps()[self.keep:]:
+        for name, _ in self.dumps()[self.keep :]:
             os.remove(os.path.join(self.directory, name))
             log(f"removed the old backup {name} (keeping the newest {self.keep}, DB_INIT_BACKUP_KEEP)")
         # A run killed while dumping leaves its partial file behind; only the lock holder dumps.
@@ -604,19 +650,22 @@ class Backups:
             if not match:
                 raise GateFailure(
                     f"DB_RESTORE_FILE={requested!r} is not a backup in {self.directory}; there are: "
-                    + (", ".join(name for name, _ in dumps) or "none"))
+                    + (", ".join(name for name, _ in dumps) or "none")
+                )
             name, revision = match[0]
         else:
             usable = [(name, revision) for name, revision in dumps if migrations.restorable(revision)]
             if not usable:
                 raise GateFailure(
                     f"no backup in {self.directory} was taken at a revision this image knows (head"
-                    f" {describe(migrations.heads)}); there are: " + (", ".join(name for name, _ in dumps) or "none"))
+                    f" {describe(migrations.heads)}); there are: " + (", ".join(name for name, _ in dumps) or "none")
+                )
             name, revision = usable[0]
         if not migrations.restorable(revision):
             raise GateFailure(
                 f"{name} was taken at revision {revision}, which this image's migrations do not know:"
-                " restore it with the image that took it, or a newer one")
+                " restore it with the image that took it, or a newer one"
+            )
         return os.path.join(self.directory, name), revision
 
 
@@ -631,11 +680,13 @@ def explain_dump_failure(output):
 
 
 def run_tool(title, argv, environment, capture=False, explain=None):
-    """Runs a PostgreSQL client tool (environment None: this process's); returns its stdout when captured, else streams it."""
+    """Runs a PostgreSQL client tool (environment None: this process's).
+
+    Returns its stdout when captured, else streams it."""
     try:
         child = subprocess.Popen(
-            argv, env=environment,
-            stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE, text=True)
+            argv, env=environment, stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE, text=True
+        )
     except OSError as error:
         raise GateFailure(f"cannot start the {title} command {argv[0]!r}: {error.strerror}") from None
     try:
@@ -678,7 +729,8 @@ def run_step(title, argv, answers=None):
         raise
     if returncode < 0:
         raise GateFailure(
-            f"the {title} command was killed by {signal.Signals(-returncode).name}; its output, if any, is above")
+            f"the {title} command was killed by {signal.Signals(-returncode).name}; its output, if any, is above"
+        )
     if returncode > 0:
         raise GateFailure(f"the {title} command exited with code {returncode}; its output is above")
     log(f"the {title} finished in {time.monotonic() - started:.1f} s")
@@ -690,14 +742,18 @@ def image_older_than_database(revisions, unknown, migrations, backups):
     else:
         dumps = backups.dumps()
         restorable = [name for name, revision in dumps if migrations.restorable(revision)]
-        backup = (f"; the newest backup this image can restore is {restorable[0]}" if restorable
-                  else f"; no backup in {backups.directory} was taken at a revision this image knows")
+        backup = (
+            f"; the newest backup this image can restore is {restorable[0]}"
+            if restorable
+            else f"; no backup in {backups.directory} was taken at a revision this image knows"
+        )
     return GateFailure(
         f"the database is at revision {describe(revisions)}, and this image's migrations do not know"
         f" {describe(unknown)} (their head is {describe(migrations.heads)}): the image is older than the database,"
-        " and PieFed would fail with \"Can't locate revision\". Nothing was migrated or seeded. Deploy the image"
+        ' and PieFed would fail with "Can\'t locate revision". Nothing was migrated or seeded. Deploy the image'
         " that migrated the database, or a newer one; to go back to this image, restore a backup taken at a"
-        " revision it knows (docs/operations.md, \"Restoring a backup\")" + backup)
+        ' revision it knows (docs/operations.md, "Restoring a backup")' + backup
+    )
 
 
 def migrate(postgres, lock, migrations, backups, admin):
@@ -710,7 +766,9 @@ def migrate(postgres, lock, migrations, backups, admin):
     else:
         log(f"a migration is pending: {describe(revisions)} -> {describe(migrations.heads)}")
         if backups is None:
-            log("no backup before migrating (DB_INIT_BACKUP_DIRECTORY is not set: piefed:backup.beforeMigration is off)")
+            log(
+                "no backup before migrating (DB_INIT_BACKUP_DIRECTORY is not set: piefed:backup.beforeMigration is off)"
+            )
         elif not revisions:
             log("no backup before migrating: the database has no schema yet")
         else:
@@ -721,13 +779,16 @@ def migrate(postgres, lock, migrations, backups, admin):
         if migrated != migrations.heads:
             raise GateFailure(
                 f"the migration command succeeded but the database is at {describe(migrated)},"
-                f" not at the image's head {describe(migrations.heads)}; its output above says why")
+                f" not at the image's head {describe(migrations.heads)}; its output above says why"
+            )
 
     lock.verify("seed decision")
     site_has_row, user_exists = postgres.instance_contents()
     if site_has_row or user_exists:
-        log(f"the instance has data (site row: {'yes' if site_has_row else 'no'},"
-            f" user: {'yes' if user_exists else 'no'}); not seeding")
+        log(
+            f"the instance has data (site row: {'yes' if site_has_row else 'no'},"
+            f" user: {'yes' if user_exists else 'no'}); not seeding"
+        )
         return
     log(f"first install (no site row and no user): seeding, with the administrator {admin.user_name}")
     run_step("seed", SEED_COMMAND, admin.answers())
@@ -735,9 +796,12 @@ def migrate(postgres, lock, migrations, backups, admin):
     if not site_has_row:
         raise GateFailure(
             "the seed command succeeded but the site table is still empty; its output above says why"
-            " (init-db refuses without alembic_version and on a database not encoded in UTF8)")
+            " (init-db refuses without alembic_version and on a database not encoded in UTF8)"
+        )
     if not postgres.user_exists(admin.user_name):
-        raise GateFailure(f"the seed command succeeded but created no user {admin.user_name}; its output above says why")
+        raise GateFailure(
+            f"the seed command succeeded but created no user {admin.user_name}; its output above says why"
+        )
 
 
 def restore(postgres, lock, migrations, backups):
@@ -745,8 +809,10 @@ def restore(postgres, lock, migrations, backups):
     others = postgres.other_sessions([lock.backend_pid])
     if others:
         raise GateFailure(
-            f"{len(others)} other session(s) are connected to the database: {', '.join(others)}. Scale the web and worker"
-            " Deployments to 0 and suspend the CronJobs first (docs/operations.md); nothing was changed")
+            f"{len(others)} other session(s) are connected to the database: {', '.join(others)}."
+            " Scale the web and worker"
+            " Deployments to 0 and suspend the CronJobs first (docs/operations.md); nothing was changed"
+        )
     log(f"restoring {path} (taken at revision {revision}) into {postgres.description}")
     started = time.monotonic()
     # Listing a dump reads the file alone: no connection, so no password in its environment.
@@ -756,18 +822,29 @@ def restore(postgres, lock, migrations, backups):
     # and the next `flask db upgrade` would then fail on them: the schema is emptied first.
     postgres.query(lambda cursor: cursor.execute(CLEAR_SCHEMA))
     argv, environment = postgres.client_tool(
-        ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"], [path])
-    run_tool("restore", argv, environment, explain=lambda _: (
-        f"the database's schema is now empty and {path} is unchanged: fix the cause above and run the restore again"))
-    log(f"restored in {time.monotonic() - started:.1f} s; the database is at revision {describe(postgres.revisions())}."
-        " Deploy an image whose migrations know this revision and run `pulumi up`")
+        ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"], [path]
+    )
+    run_tool(
+        "restore",
+        argv,
+        environment,
+        explain=lambda _: (
+            f"the database's schema is now empty and {path} is unchanged: fix the cause above and run the restore again"
+        ),
+    )
+    log(
+        f"restored in {time.monotonic() - started:.1f} s; the database is at revision {describe(postgres.revisions())}."
+        " Deploy an image whose migrations know this revision and run `pulumi up`"
+    )
 
 
 def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin):
     deadline = time.monotonic() + timeout_seconds
     dependencies = (postgres, cache) if mode == "migrate" else (postgres,)
-    log(f"{mode}: waiting up to {timeout_seconds:g} s for {' and '.join(d.description for d in dependencies)}"
-        f" and the migration lock (an attempt every {retry_interval:g} s)")
+    log(
+        f"{mode}: waiting up to {timeout_seconds:g} s for {' and '.join(d.description for d in dependencies)}"
+        f" and the migration lock (an attempt every {retry_interval:g} s)"
+    )
     for dependency in dependencies:
         wait_until_ready(dependency, deadline, timeout_seconds, retry_interval)
     migrations = Migrations(migrations_directory)
@@ -793,14 +870,18 @@ def main(arguments):
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         if len(arguments) > 1 or (arguments and arguments[0] not in MODES):
-            raise ConfigurationError(f"unknown arguments {arguments}; expected one of {', '.join(MODES)}, or none for migrate")
+            raise ConfigurationError(
+                f"unknown arguments {arguments}; expected one of {', '.join(MODES)}, or none for migrate"
+            )
         mode = arguments[0] if arguments else "migrate"
         postgres = Postgres(read_required("DATABASE_URL"), mode)
         cache = Redis(read_required("CACHE_REDIS_URL")) if mode == "migrate" else None
         admin = Admin(os.environ) if mode == "migrate" else None
         timeout_seconds = read_seconds("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", DEFAULT_DEPENDENCY_TIMEOUT_SECONDS)
         retry_interval = read_seconds("DB_INIT_RETRY_INTERVAL_SECONDS", DEFAULT_RETRY_INTERVAL_SECONDS)
-        migrations_directory = os.environ.get("DB_INIT_MIGRATIONS_DIRECTORY", "").strip() or DEFAULT_MIGRATIONS_DIRECTORY
+        migrations_directory = (
+            os.environ.get("DB_INIT_MIGRATIONS_DIRECTORY", "").strip() or DEFAULT_MIGRATIONS_DIRECTORY
+        )
         backup_directory = os.environ.get("DB_INIT_BACKUP_DIRECTORY", "").strip()
         if not backup_directory and mode != "migrate":
             raise ConfigurationError(f"DB_INIT_BACKUP_DIRECTORY is not set; {mode} needs the backup volume")

@@ -127,7 +127,8 @@ class Permission:
             f"403 Forbidden: the pod's ServiceAccount may not {denied} in namespace {self.namespace}"
             f" ({server_message}). Grant it with a Role in {self.namespace} having the rule"
             f' {{apiGroups: ["{self.group}"], resources: ["{self.resource}"], verbs: ["{self.verb}"]}}'
-            f" and a RoleBinding of that Role to the pod's ServiceAccount. The gate needs, in all: {needed}.")
+            f" and a RoleBinding of that Role to the pod's ServiceAccount. The gate needs, in all: {needed}."
+        )
 
 
 class KubernetesApi:
@@ -148,11 +149,14 @@ class KubernetesApi:
         except OSError as error:
             raise Fatal(
                 f"cannot read the ServiceAccount credentials ({error.filename}: {error.strerror});"
-                " the pod needs its ServiceAccount token mounted (automountServiceAccountToken)") from None
+                " the pod needs its ServiceAccount token mounted (automountServiceAccountToken)"
+            ) from None
         target = f"{path}?{urllib.parse.urlencode(query)}" if query else path
         connection = http.client.HTTPSConnection(self.host, self.port, context=context, timeout=timeout)
         try:
-            connection.request("GET", target, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+            connection.request(
+                "GET", target, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            )
             response = connection.getresponse()
             if 200 <= response.status < 300:
                 return connection, response
@@ -161,7 +165,8 @@ class KubernetesApi:
             connection.close()
             raise Fatal(
                 f"the API server at {self.address} failed TLS verification against {self.ca_path}:"
-                f" {error.verify_message}") from None
+                f" {error.verify_message}"
+            ) from None
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             raise Transient(f"cannot reach the Kubernetes API at {self.address}: {one_line(error)}") from None
@@ -171,7 +176,8 @@ class KubernetesApi:
         if response.status == 401:
             raise Fatal(
                 f"401 Unauthorized: the API server at {self.address} rejected the ServiceAccount token"
-                f" from {self.token_path} ({message})")
+                f" from {self.token_path} ({message})"
+            )
         if response.status == 403:
             raise Fatal(permission.explain_denial(message))
         # 410 Gone: the resourceVersion to watch from has expired; a fresh read supplies a new one.
@@ -224,7 +230,8 @@ class JobState:
             self.outcome = self.FAILED
             self.summary = (
                 f"FAILED ({self.failure['type']}: {self.failure.get('reason', 'no reason')}:"
-                f" {self.failure.get('message', 'no message')}; {counts})")
+                f" {self.failure.get('message', 'no message')}; {counts})"
+            )
         elif success is not None:
             self.outcome = self.COMPLETE
             self.summary = f"complete ({success['type']}; {counts})"
@@ -267,8 +274,10 @@ class Gate:
     def read_job(self):
         try:
             job = self.api.get_json(
-                f"{self.jobs_path}/{urllib.parse.quote(self.job_name, safe='')}", None,
-                Permission("read_job", self.namespace))
+                f"{self.jobs_path}/{urllib.parse.quote(self.job_name, safe='')}",
+                None,
+                Permission("read_job", self.namespace),
+            )
         except NotFound:
             job = None
         return self.report(JobState(job))
@@ -282,8 +291,8 @@ class Gate:
         if resource_version:
             query["resourceVersion"] = resource_version
         connection, response = self.api.open(
-            self.jobs_path, query, Permission("watch_job", self.namespace),
-            watch_seconds + WATCH_SILENCE_GRACE_SECONDS)
+            self.jobs_path, query, Permission("watch_job", self.namespace), watch_seconds + WATCH_SILENCE_GRACE_SECONDS
+        )
         try:
             while True:
                 line = response.readline()
@@ -292,8 +301,10 @@ class Gate:
                 event = json.loads(line)
                 if event.get("type") == "ERROR":
                     status = event.get("object") or {}
-                    log(f"the watch ended with an error ({status.get('code')} {status.get('reason')}:"
-                        f" {status.get('message')}); reading the Job again")
+                    log(
+                        f"the watch ended with an error ({status.get('code')} {status.get('reason')}:"
+                        f" {status.get('message')}); reading the Job again"
+                    )
                     return None
                 state = self.report(JobState(None if event.get("type") == "DELETED" else event.get("object")))
                 if state.outcome != JobState.WAITING:
@@ -311,7 +322,8 @@ class Gate:
             if remaining <= 0:
                 raise Fatal(
                     f"gave up after {self.timeout:g} s (WAIT_TIMEOUT_SECONDS); Job {self.reference} last known"
-                    f" status: {self.last_summary}")
+                    f" status: {self.last_summary}"
+                )
             try:
                 state = self.read_job()
                 if state.outcome == JobState.WAITING:
@@ -330,12 +342,15 @@ class Gate:
                 self.print_failure(state)
                 raise Fatal(
                     f"the migration Job {self.reference} failed (see above), so this pod will not start."
-                    " Fix the cause, then run the release again (a failed Job must be replaced to run again)")
+                    " Fix the cause, then run the release again (a failed Job must be replaced to run again)"
+                )
             self.report_progress(deadline)
 
     def print_failure(self, state):
-        log(f"the migration Job {self.reference} failed: {state.failure.get('reason', 'no reason')}:"
-            f" {state.failure.get('message', 'no message')}")
+        log(
+            f"the migration Job {self.reference} failed: {state.failure.get('reason', 'no reason')}:"
+            f" {state.failure.get('message', 'no message')}"
+        )
         for pod in self.job_pods():
             self.print_pod_logs(pod)
 
@@ -343,9 +358,14 @@ class Gate:
         pods_path = f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/pods"
         for label in JOB_NAME_LABELS:
             try:
-                pods = self.api.get_json(
-                    pods_path, {"labelSelector": f"{label}={self.job_name}"},
-                    Permission("list_job_pods", self.namespace)).get("items") or []
+                pods = (
+                    self.api.get_json(
+                        pods_path,
+                        {"labelSelector": f"{label}={self.job_name}"},
+                        Permission("list_job_pods", self.namespace),
+                    ).get("items")
+                    or []
+                )
             except (Fatal, Transient) as error:
                 log(f"cannot list the Job's pods to show their logs: {error}")
                 return []
@@ -359,7 +379,9 @@ class Gate:
         spec = pod.get("spec") or {}
         status = pod.get("status") or {}
         container_states = {
-            s.get("name"): s for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])}
+            s.get("name"): s
+            for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+        }
         for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
             name = container["name"]
             header = f"pod {pod_name}, container {name} ({describe_container_state(container_states.get(name))})"
@@ -368,7 +390,8 @@ class Gate:
                     f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/pods/"
                     f"{urllib.parse.quote(pod_name, safe='')}/log",
                     {"container": name, "tailLines": self.log_tail_lines},
-                    Permission("read_pod_log", self.namespace)).decode("utf-8", errors="replace")
+                    Permission("read_pod_log", self.namespace),
+                ).decode("utf-8", errors="replace")
             except (Fatal, Transient) as error:
                 log(f"cannot read the logs of {header}: {error}")
                 continue
@@ -391,7 +414,9 @@ def read_gate():
     host = os.environ.get("KUBERNETES_SERVICE_HOST", "").strip()
     port = os.environ.get("KUBERNETES_SERVICE_PORT", "").strip()
     if not host or not port:
-        raise ConfigurationError("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set: not running in a pod?")
+        raise ConfigurationError(
+            "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set: not running in a pod?"
+        )
     credentials_dir = os.environ.get("SERVICEACCOUNT_DIR", "").strip() or DEFAULT_SERVICEACCOUNT_DIR
     namespace = os.environ.get("JOB_NAMESPACE", "").strip()
     if not namespace:
@@ -400,14 +425,17 @@ def read_gate():
             with open(namespace_path, encoding="utf-8") as namespace_file:
                 namespace = namespace_file.read().strip()
         except OSError as error:
-            raise ConfigurationError(f"JOB_NAMESPACE is not set and {namespace_path} cannot be read: {error.strerror}") from None
+            raise ConfigurationError(
+                f"JOB_NAMESPACE is not set and {namespace_path} cannot be read: {error.strerror}"
+            ) from None
     return Gate(
         KubernetesApi(host, read_positive_number("KUBERNETES_SERVICE_PORT", None, int), credentials_dir),
         namespace,
         job_name,
         read_positive_number("WAIT_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, float),
         read_positive_number("WAIT_PROGRESS_INTERVAL_SECONDS", DEFAULT_PROGRESS_INTERVAL_SECONDS, float),
-        read_positive_number("WAIT_LOG_TAIL_LINES", DEFAULT_LOG_TAIL_LINES, int))
+        read_positive_number("WAIT_LOG_TAIL_LINES", DEFAULT_LOG_TAIL_LINES, int),
+    )
 
 
 def stop_on_sigterm(_signum, _frame):

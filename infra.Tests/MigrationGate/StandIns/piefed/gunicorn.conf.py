@@ -6,7 +6,7 @@ import os
 
 bind = os.environ["STANDIN_WEB_BIND"]
 threads = 2
-worker_tmp_dir = '/dev/shm'
-worker_class = 'gthread'
-accesslog = '-'
-errorlog = '-'
+worker_tmp_dir = "/dev/shm"
+worker_class = "gthread"
+accesslog = "-"
+errorlog = "-"

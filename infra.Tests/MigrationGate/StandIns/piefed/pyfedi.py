@@ -23,7 +23,7 @@ cli.register(app)
 
 @app.before_request
 def before_request():
-    if request.path != '/inbox' and not request.path.startswith('/static/'):
+    if request.path != "/inbox" and not request.path.startswith("/static/"):
         with db.engine.connect() as connection:
             connection.execute(text("SELECT id, name FROM site WHERE id = 1")).one()
         application.redis_client.get("admin_ids")

@@ -38,5 +38,6 @@ def create_app():
     migrate.init_app(app, db)
     app.register_blueprint(main)
     from app.utils import get_redis_connection
+
     redis_client = get_redis_connection(os.environ["CACHE_REDIS_URL"])
     return app

@@ -52,15 +52,18 @@ def model_schema():
 
 def ask_for_admin():
     """Upstream's prompts, word for word and in its order (app/cli.py, init_db, v1.7.7)."""
-    print('The admin user created here should be reserved for admin tasks and not used as a primary daily identity (unless this instance will only be for personal use).')
+    print(
+        "The admin user created here should be reserved for admin tasks and not used as a primary daily identity"
+        " (unless this instance will only be for personal use)."
+    )
     user_name = input("Admin user name (ideally not 'admin'): ")
     email = input("Admin email address: ")
-    while '@' in user_name or ' ' in user_name:
-        print('User name cannot be an email address or have spaces.')
+    while "@" in user_name or " " in user_name:
+        print("User name cannot be an email address or have spaces.")
         user_name = input("Admin user name (ideally not 'admin'): ")
     password = input("Admin password: ")
     while len(password) < 8:
-        print('Password must be at least 8 characters')
+        print("Password must be at least 8 characters")
         password = input("Admin password: ")
     return user_name, email, password
 
@@ -73,7 +76,9 @@ def register(app):
             if connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
                 print("STANDIN-SEED: Error: alembic_version table not found. Please run 'flask db upgrade' first.")
                 return
-            encoding = connection.execute(text("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")).scalar()
+            encoding = connection.execute(
+                text("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
+            ).scalar()
             if encoding != "UTF8":
                 print(f"STANDIN-SEED: Error: the database is encoded in {encoding}, not UTF8.")
                 return
@@ -85,15 +90,24 @@ def register(app):
         time.sleep(SEED_DOWNLOAD_SECONDS)
         admin = ask_for_admin() if interactive == "yes" else None
         with db.engine.begin() as connection:
-            connection.execute(text("INSERT INTO site (name, private_key) VALUES ('PieFed', :key)"), {"key": secrets.token_hex(16)})
+            connection.execute(
+                text("INSERT INTO site (name, private_key) VALUES ('PieFed', :key)"), {"key": secrets.token_hex(16)}
+            )
             for role in ROLES:
                 connection.execute(text("INSERT INTO role (name) VALUES (:name)"), {"name": role})
             if admin is not None:
                 user_name, email, password = admin
                 user_id = connection.execute(
-                    text('INSERT INTO "user" (user_name, email, password_hash, verified) VALUES (:name, :email, :hash, true) RETURNING id'),
-                    {"name": user_name, "email": email, "hash": generate_password_hash(password)}).scalar()
-                connection.execute(text("INSERT INTO user_role (user_id, role_id) SELECT :user_id, id FROM role WHERE name = 'Admin'"), {"user_id": user_id})
+                    text(
+                        'INSERT INTO "user" (user_name, email, password_hash, verified)'
+                        " VALUES (:name, :email, :hash, true) RETURNING id"
+                    ),
+                    {"name": user_name, "email": email, "hash": generate_password_hash(password)},
+                ).scalar()
+                connection.execute(
+                    text("INSERT INTO user_role (user_id, role_id) SELECT :user_id, id FROM role WHERE name = 'Admin'"),
+                    {"user_id": user_id},
+                )
         print("STANDIN-SEED: inserted the site row")
         print("Initial setup is finished.")
 
@@ -106,5 +120,6 @@ def _scheduled(name):
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1 FROM site LIMIT 1"))
         print(f"STANDIN-PIEFED: {name} ran in {os.getcwd()}")
+
     command.__name__ = name.replace("-", "_")
     return command

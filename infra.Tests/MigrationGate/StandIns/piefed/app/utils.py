@@ -11,5 +11,10 @@ import redis
 
 def get_redis_connection(connection_string):
     url = urlparse(connection_string)
-    return redis.Redis(host=url.hostname, port=url.port, db=int(url.path.lstrip('/') or 0), password=url.password,
-                       decode_responses=True)
+    return redis.Redis(
+        host=url.hostname,
+        port=url.port,
+        db=int(url.path.lstrip("/") or 0),
+        password=url.password,
+        decode_responses=True,
+    )

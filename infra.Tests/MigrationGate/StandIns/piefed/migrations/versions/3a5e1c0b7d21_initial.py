@@ -14,7 +14,8 @@ SCHEMA = """
         CREATE TABLE "user" (id serial PRIMARY KEY, user_name text NOT NULL UNIQUE, email text,
                              password_hash text, verified boolean NOT NULL DEFAULT false);
         CREATE TABLE role (id serial PRIMARY KEY, name text NOT NULL);
-        CREATE TABLE user_role (user_id integer NOT NULL REFERENCES "user" (id), role_id integer NOT NULL REFERENCES role (id),
+        CREATE TABLE user_role (user_id integer NOT NULL REFERENCES "user" (id),
+                                role_id integer NOT NULL REFERENCES role (id),
                                 PRIMARY KEY (user_id, role_id));
         CREATE TABLE community (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
         CREATE TABLE post (id serial PRIMARY KEY, community_id integer NOT NULL REFERENCES community (id),
