@@ -50,6 +50,8 @@ public sealed class ConfigurationTests
             ["piefed:database.caSecret: is set while piefed:database.sslMode is \"require\"", "expected sslMode \"verify-full\""]),
         ["env not structured"] = (() => StackConfig.Dev.With("env", "MAIL_SERVER=mail.example.org"),
             ["piefed:env: \"MAIL_SERVER=mail.example.org\" is not a structured value; expected an object of names and values."]),
+        ["KEDA cool-down longer than an HPA's window"] = (() => StackConfig.Prod.WithField("worker", "autoscaling.cooldownSeconds", 7200),
+            ["piefed:worker.autoscaling.cooldownSeconds: \"7200\" is not allowed; expected a whole number from 30 to 3600."]),
         ["negative replicas"] = (() => StackConfig.Dev.WithField("web", "replicas", -1),
             ["piefed:web.replicas: \"-1\" is not allowed", "a whole number from 0 to 100"]),
         ["replicas not a number"] = (() => StackConfig.Dev.WithField("worker", "replicas", "two"),

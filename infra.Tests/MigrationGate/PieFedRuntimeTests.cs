@@ -133,6 +133,43 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
         """;
 
     [Fact]
+    public async Task DatabaseUrl_AsTheProgramWritesIt_GivesSqlAlchemyAndLibpqTheSameCredentials()
+    {
+        // StackConfig.DatabasePassword is made of URL-reserved characters: what an unescaped password would break.
+        var run = await ProgramAsync(StackConfig.Prod);
+        var databaseUrl = run.OfType(SecretType).Single(s => s.Name == "piefed-config-secrets").Inputs.Str("stringData.DATABASE_URL")!;
+        var environment = new Dictionary<string, string> { ["DATABASE_URL"] = databaseUrl, ["EXPECTED_PASSWORD"] = StackConfig.DatabasePassword };
+
+        await using var readers = ScriptProcess.Start(DatabaseUrlReaders, "database_url_readers.py", environment, Image.AppDirectory);
+
+        await OutputAssert.ExitsWith(0, readers, DbInit.HardTimeout);
+        OutputAssert.InOrder(
+            readers,
+            "SQLAlchemy: piefed@postgres.example.internal:5432/piefed sslmode=require password intact",
+            "libpq: piefed@postgres.example.internal:5432/piefed sslmode=require password intact");
+    }
+
+    /// <summary>
+    /// The readers of DATABASE_URL: PieFed's SQLAlchemy (config.py's SQLALCHEMY_DATABASE_URI), and
+    /// libpq as db_init.py, pg_dump and pg_restore get it (the driver suffix dropped).
+    /// </summary>
+    private const string DatabaseUrlReaders = """
+        import os
+
+        import psycopg2.extensions
+        from sqlalchemy.engine import make_url
+
+        url, expected = os.environ["DATABASE_URL"], os.environ["EXPECTED_PASSWORD"]
+        parsed = make_url(url)
+        intact = "password intact" if parsed.password == expected else "password CHANGED"
+        mode = parsed.query.get("sslmode")
+        print(f"SQLAlchemy: {parsed.username}@{parsed.host}:{parsed.port}/{parsed.database} sslmode={mode} {intact}")
+        dsn = psycopg2.extensions.parse_dsn("postgresql://" + url.partition("://")[2])
+        intact = "password intact" if dsn["password"] == expected else "password CHANGED"
+        print(f"libpq: {dsn['user']}@{dsn['host']}:{dsn['port']}/{dsn['dbname']} sslmode={dsn['sslmode']} {intact}")
+        """;
+
+    [Fact]
     public async Task WebPod_AsDeclared_WithTheDatabaseCut_StaysAliveButLeavesTheServiceUntilItIsBack()
     {
         await DbInit.RunAsync(Database, Redis, Image);

@@ -26,9 +26,21 @@ public sealed class DeserialisationTests
     [Fact]
     public async Task EveryInputOfEveryTypeArrivesInTheArgs()
     {
-        var args = Deserialize(Sample(typeof(PieFedInstanceArgs), "").TryGetMap(out var map) ? map : throw new InvalidOperationException());
+        var args = Deserialize(Sample(typeof(PieFedInstanceArgs), "", trueFlag: null).TryGetMap(out var map) ? map : throw new InvalidOperationException());
 
-        await AssertSampleAsync(args, typeof(PieFedInstanceArgs), "");
+        await AssertSampleAsync(args, typeof(PieFedInstanceArgs), "", trueFlag: null);
+    }
+
+    /// <summary>A boolean has two values, so each flag in turn is the only true one: a flag that lands in another's field is seen.</summary>
+    public static TheoryData<string> Flags => [.. PlainPaths(typeof(PieFedInstanceArgs), "").Where(p => p.Type == typeof(bool?)).Select(p => p.Path)];
+
+    [Theory]
+    [MemberData(nameof(Flags))]
+    public async Task EachFlagArrivesInItsOwnField(string flag)
+    {
+        var args = Deserialize(Sample(typeof(PieFedInstanceArgs), "", flag).TryGetMap(out var map) ? map : throw new InvalidOperationException());
+
+        await AssertSampleAsync(args, typeof(PieFedInstanceArgs), "", flag);
     }
 
     [Fact]
@@ -71,32 +83,44 @@ public sealed class DeserialisationTests
         => new(entries.ToImmutableDictionary(e => e.Key, e => e.Value));
 
     /// <summary>A value for every input, each distinct, nested types filled in turn; credentials as secrets.</summary>
-    private static PropertyValue Sample(Type type, string path)
-        => new(InputShape.Of(type).ToImmutableDictionary(f => f.Name, f => SampleOf(f.Type, $"{path}{f.Name}")));
+    /// <param name="trueFlag">The one boolean input that is true; every other is false.</param>
+    private static PropertyValue Sample(Type type, string path, string? trueFlag)
+        => new(InputShape.Of(type).ToImmutableDictionary(f => f.Name, f => SampleOf(f.Type, $"{path}{f.Name}", trueFlag)));
 
-    private static PropertyValue SampleOf(Type type, string path) => type switch
+    private static PropertyValue SampleOf(Type type, string path, string? trueFlag) => type switch
     {
-        _ when Scalar(type, path) is string text => new PropertyValue(text),
-        _ when Scalar(type, path) is int number => new PropertyValue(number),
-        _ when Scalar(type, path) is bool flag => new PropertyValue(flag),
+        _ when Scalar(type, path, trueFlag) is string text => new PropertyValue(text),
+        _ when Scalar(type, path, trueFlag) is int number => new PropertyValue(number),
+        _ when Scalar(type, path, trueFlag) is bool flag => new PropertyValue(flag),
         _ when type == typeof(Input<string>) => new PropertyValue($"secret {path}").WithSecret(true),
         _ when type == typeof(Dictionary<string, string>) => Map(("KEY", new PropertyValue(path))),
         _ when type == typeof(Dictionary<string, Input<string>>) => Map(("KEY", new PropertyValue($"secret {path}").WithSecret(true))),
         _ when type == typeof(List<string>) => new PropertyValue([new PropertyValue(path), new PropertyValue($"{path}.2")]),
-        _ when typeof(ResourceArgs).IsAssignableFrom(type) => Sample(type, $"{path}."),
+        _ when typeof(ResourceArgs).IsAssignableFrom(type) => Sample(type, $"{path}.", trueFlag),
         _ => throw new InvalidOperationException($"{path} is of a type this test does not know: {type.Name}; give it a sample."),
     };
 
     /// <summary>The sample of a plain input: distinct for each path, so a value that lands in the wrong field is seen.</summary>
-    private static object? Scalar(Type type, string path) => type switch
+    private static object? Scalar(Type type, string path, string? trueFlag) => type switch
     {
         _ when type == typeof(string) => path,
-        _ when type == typeof(int?) => path.Length,
-        _ when type == typeof(bool?) => path.Length % 2 == 0,
+        _ when type == typeof(int?) => IntegerSamples[path],
+        _ when type == typeof(bool?) => path == trueFlag,
         _ => null,
     };
 
-    private static async Task AssertSampleAsync(object args, Type type, string path)
+    /// <summary>Every integer input's own number.</summary>
+    private static readonly Dictionary<string, int> IntegerSamples = PlainPaths(typeof(PieFedInstanceArgs), "")
+        .Where(p => p.Type == typeof(int?))
+        .Select((p, index) => (p.Path, Number: 1000 + index))
+        .ToDictionary(p => p.Path, p => p.Number);
+
+    private static IEnumerable<(string Path, Type Type)> PlainPaths(Type type, string path)
+        => InputShape.Of(type).SelectMany(f => typeof(ResourceArgs).IsAssignableFrom(f.Type)
+            ? PlainPaths(f.Type, $"{path}{f.Name}.")
+            : [($"{path}{f.Name}", f.Type)]);
+
+    private static async Task AssertSampleAsync(object args, Type type, string path, string? trueFlag)
     {
         foreach (var field in InputShape.Of(type))
         {
@@ -111,7 +135,7 @@ public sealed class DeserialisationTests
                     await AssertSecretAsync($"secret {at}", Assert.Single(secrets, e => e.Key == "KEY").Value);
                     break;
                 case ResourceArgs section:
-                    await AssertSampleAsync(section, field.Type, $"{at}.");
+                    await AssertSampleAsync(section, field.Type, $"{at}.", trueFlag);
                     break;
                 case Dictionary<string, string> map:
                     Assert.Equal([KeyValuePair.Create("KEY", at)], map);
@@ -120,7 +144,7 @@ public sealed class DeserialisationTests
                     Assert.Equal([at, $"{at}.2"], items.Cast<string>());
                     break;
                 default:
-                    Assert.Equal(Scalar(field.Type, at), value);
+                    Assert.Equal(Scalar(field.Type, at, trueFlag), value);
                     break;
             }
         }

@@ -141,7 +141,20 @@ public sealed class WorkloadAutoscaler : ComponentResource
                 ["scaleTargetRef"] = new Dictionary<string, object> { ["name"] = args.DeploymentName },
                 ["minReplicaCount"] = args.MinReplicas,
                 ["maxReplicaCount"] = args.MaxReplicas,
-                ["cooldownPeriod"] = queues.CooldownSeconds,
+                // KEDA's cooldownPeriod applies only to scaling down to zero, which a minimum of at
+                // least one never does; between the minimum and the maximum the HPA that KEDA creates
+                // scales, so the cool-down is that HPA's scale-down stabilisation window (KEDA's
+                // ScaledObject specification: cooldownPeriod, advanced.horizontalPodAutoscalerConfig).
+                ["advanced"] = new Dictionary<string, object>
+                {
+                    ["horizontalPodAutoscalerConfig"] = new Dictionary<string, object>
+                    {
+                        ["behavior"] = new Dictionary<string, object>
+                        {
+                            ["scaleDown"] = new Dictionary<string, object> { ["stabilizationWindowSeconds"] = queues.CooldownSeconds },
+                        },
+                    },
+                },
                 ["triggers"] = triggers,
             },
         }, childOptions);

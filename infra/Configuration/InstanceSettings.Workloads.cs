@@ -36,12 +36,15 @@ internal static partial class InstanceSettings
             autoscaling.Bool("enabled", false) ? new AutoscalingSettings(minReplicas, maxReplicas, cpu, memory) : null);
     }
 
+    /// <summary>The longest scale-down stabilisation window the API server accepts for an HPA (autoscaling/v2 validation); KEDA's HPA is refused above it.</summary>
+    private const int MaximumStabilizationWindowSeconds = 3600;
+
     private static WorkerSettings ReadWorker(ConfigSection section)
     {
         var autoscaling = section.Section<WorkerAutoscalingArgs>("autoscaling");
         var (minReplicas, maxReplicas) = ReadReplicaRange(autoscaling);
         var scaling = new WorkerAutoscalingSettings(minReplicas, maxReplicas, autoscaling.Int("cpuUtilization", 70, 10, 100), autoscaling.Bool("keda", false),
-            autoscaling.Int("queueLength", 50, 1, 100000), autoscaling.Int("cooldownSeconds", 300, 30, 86400));
+            autoscaling.Int("queueLength", 50, 1, 100000), autoscaling.Int("cooldownSeconds", 300, 30, MaximumStabilizationWindowSeconds));
         return new(
             section.Int("replicas", 1, 0, 100),
             ReadResources(section, DefaultWorkerResources),
