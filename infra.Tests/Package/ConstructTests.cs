@@ -84,6 +84,28 @@ public sealed class ConstructTests
     }
 
     [Fact]
+    public async Task AMisspeltInputAtAnyDepthIsRefusedAsTheStackRefusesItAndNothingIsRegistered()
+    {
+        var inputs = StackConfig.Prod.PackageInputs()
+            .SetItem("meida", new PropertyValue(ImmutableDictionary<string, PropertyValue>.Empty.Add("storage", new PropertyValue("s3"))))
+            .SetItem("web", new PropertyValue(ImmutableDictionary<string, PropertyValue>.Empty
+                .Add("gunicornWorker", new PropertyValue(8))
+                .Add("autoscaling", new PropertyValue(ImmutableDictionary<string, PropertyValue>.Empty.Add("maxReplica", new PropertyValue(9))))));
+        var stackError = await Assert.ThrowsAsync<RunException>(() => StackRun.ProgramAsync(StackConfig.Prod.WithField("web", "gunicornWorker", 8)));
+
+        var constructed = await ConstructAsync(inputs);
+
+        var error = Assert.IsType<InvalidConfigException>(constructed.Error);
+        Assert.Contains("PieFedInstance \"piefed\" has 3 invalid input(s); nothing was registered", error.Message, StringComparison.Ordinal);
+        Assert.Contains("piefed:meida is not a known setting; the known fields are environment, namespace, serverName", error.Message, StringComparison.Ordinal);
+        Assert.Contains("piefed:web.autoscaling.maxReplica is not a known setting", error.Message, StringComparison.Ordinal);
+        var misspelt = Assert.Single(error.Problems, p => p.StartsWith("piefed:web.gunicornWorker", StringComparison.Ordinal));
+        Assert.Contains(misspelt, stackError.Message, StringComparison.Ordinal);
+        Assert.Empty(constructed.Resources);
+        Assert.Empty(constructed.Registrations);
+    }
+
+    [Fact]
     public async Task ACredentialGivenThroughThePackageIsCheckedLikeStackConfiguration()
     {
         var constructed = await ConstructAsync(StackConfig.Dev.With("secretKey", "hunter2").PackageInputs());

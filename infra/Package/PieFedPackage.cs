@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.ExceptionServices;
+using Pulumi.Experimental;
 using Pulumi.Experimental.Provider;
 
 namespace PieFed.Infra.Package;
@@ -46,6 +47,16 @@ public static class PieFedPackage
         /// </summary>
         public override async Task<ConstructResponse> Construct(ConstructRequest request, CancellationToken ct)
         {
+            ArgumentNullException.ThrowIfNull(request);
+            // The SDK's deserialiser drops what the args do not declare: a misspelt input would be
+            // deployed as its default in silence. Refused here, as the stack refuses it, before
+            // anything is registered.
+            var unknown = UnknownInputs(typeof(PieFedInstanceArgs), request.Inputs, Configuration.InstanceSettings.ConfigNamespace + ":");
+            if (unknown.Count > 0)
+            {
+                throw new Configuration.InvalidConfigException($"PieFedInstance \"{request.Name}\" has {unknown.Count} invalid input(s); nothing was registered", unknown);
+            }
+
             try
             {
                 return await base.Construct(request, ct);
@@ -55,6 +66,28 @@ public static class PieFedPackage
                 ExceptionDispatchInfo.Throw(error);
                 throw;
             }
+        }
+
+        /// <summary>Every input, at any depth, that the input types do not declare, worded as the stack words a misspelt field.</summary>
+        private static List<string> UnknownInputs(Type argsType, IReadOnlyDictionary<string, PropertyValue> inputs, string path)
+        {
+            var fields = Configuration.InputShape.Of(argsType);
+            var known = fields.Select(f => f.Name).ToList();
+            var problems = new List<string>();
+            foreach (var (name, value) in inputs)
+            {
+                var field = fields.SingleOrDefault(f => f.Name == name);
+                if (field is null)
+                {
+                    problems.Add($"{path}{name} is not a known setting; the known fields are {string.Join(", ", known)}.");
+                }
+                else if (typeof(Pulumi.ResourceArgs).IsAssignableFrom(field.Type) && value.TryGetMap(out var section))
+                {
+                    problems.AddRange(UnknownInputs(field.Type, section, $"{path}{name}."));
+                }
+            }
+
+            return problems;
         }
     }
 }
