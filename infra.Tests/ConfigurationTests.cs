@@ -52,6 +52,8 @@ public sealed class ConfigurationTests
             ["piefed:env: \"MAIL_SERVER=mail.example.org\" is not a structured value; expected an object of names and values."]),
         ["KEDA cool-down longer than an HPA's window"] = (() => StackConfig.Prod.WithField("worker", "autoscaling.cooldownSeconds", 7200),
             ["piefed:worker.autoscaling.cooldownSeconds: \"7200\" is not allowed; expected a whole number from 30 to 3600."]),
+        ["lock timeout of minutes"] = (() => StackConfig.Prod.WithField("migration", "lockTimeoutSeconds", 600),
+            ["piefed:migration.lockTimeoutSeconds: \"600\" is not allowed; expected a whole number from 1 to 60."]),
         ["negative replicas"] = (() => StackConfig.Dev.WithField("web", "replicas", -1),
             ["piefed:web.replicas: \"-1\" is not allowed", "a whole number from 0 to 100"]),
         ["replicas not a number"] = (() => StackConfig.Dev.WithField("worker", "replicas", "two"),

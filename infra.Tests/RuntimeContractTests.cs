@@ -150,6 +150,17 @@ public sealed class RuntimeContractTests
     }
 
     [Fact]
+    public async Task Migration_WaitsSecondsForALockAndRetriesForAQuarterOfItsDeadline()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("migration", "timeoutMinutes", 20).WithField("migration", "lockTimeoutSeconds", 3));
+
+        var env = run.Single(JobType).Inputs.Objects("spec.template.spec.containers[0].env").ToDictionary(e => e.Str("name")!, e => e.Str("value"));
+        Assert.Equal("3", env["DB_INIT_LOCK_TIMEOUT_SECONDS"]);
+        Assert.Equal("300", env["DB_INIT_LOCK_RETRY_SECONDS"]);
+        Assert.Equal(1200, Number(run.Single(JobType).Inputs, "spec.activeDeadlineSeconds"));
+    }
+
+    [Fact]
     public async Task CommunitySearch_RequestsWhatAFlaskCommandWasMeasuredToUse()
     {
         // Any `flask` command of v1.7.7 boots the whole app: 250-350 MiB of working set, measured.

@@ -62,6 +62,18 @@ public sealed class DatabaseMigration : ComponentResource
             // Leave the migration itself most of the Job's deadline.
             Value = (timeoutSeconds / 2).ToString(CultureInfo.InvariantCulture),
         });
+        // A statement waiting for a lock queues every later query on its table behind it: the
+        // migration gives up after a few seconds, and tries again for a quarter of the deadline.
+        container.Env.Add(new EnvVarArgs
+        {
+            Name = "DB_INIT_LOCK_TIMEOUT_SECONDS",
+            Value = ((int)args.Migration.LockTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture),
+        });
+        container.Env.Add(new EnvVarArgs
+        {
+            Name = "DB_INIT_LOCK_RETRY_SECONDS",
+            Value = (timeoutSeconds / 4).ToString(CultureInfo.InvariantCulture),
+        });
 
         // Only this container knows the administrator: db_init.py answers init-db's prompts with
         // it on standard input, and keeps it out of every command line and log.

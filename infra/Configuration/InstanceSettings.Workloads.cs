@@ -106,7 +106,8 @@ internal static partial class InstanceSettings
         => new(
             TimeSpan.FromMinutes(section.Int("timeoutMinutes", 10, 1, 120)),
             section.Int("backoffLimit", 3, 0, 20),
-            ReadResources(section, DefaultMigrationResources));
+            ReadResources(section, DefaultMigrationResources),
+            TimeSpan.FromSeconds(section.Int("lockTimeoutSeconds", 5, 1, 60)));
 
     private static ImmutableArray<ScheduledTask> ReadScheduledTasks(ConfigSection section)
     {

@@ -70,7 +70,7 @@ public sealed record WorkerSettings(int Replicas, ResourceSettings Resources, in
     public bool CanRunSeveral => (Autoscaling?.MaxReplicas ?? Replicas) > 1;
 }
 
-public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit, ResourceSettings Resources);
+public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit, ResourceSettings Resources, TimeSpan LockTimeout);
 
 /// <summary>Dumps of the database on a volume of their own: before every migration, and on a schedule.</summary>
 /// <param name="Schedule">A cron schedule, or null when scheduled backups are disabled.</param>

@@ -86,6 +86,10 @@ public sealed class MigrationArgs : ResourceArgs
     [Input("backoffLimit")]
     public int? BackoffLimit { get; set; }
 
+    /// <summary>The longest a migration statement waits for a lock before the migration is rolled back and tried again.</summary>
+    [Input("lockTimeoutSeconds")]
+    public int? LockTimeoutSeconds { get; set; }
+
     [Input("resources")]
     public ResourcesArgs? Resources { get; set; }
 }

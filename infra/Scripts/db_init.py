@@ -17,7 +17,10 @@ migrate:
    booting the app. At head: no migration. A revision the image does not know: the image is older
    than the database, and the run fails at once. Otherwise a migration is pending: with backups on,
    a pg_dump in custom format is written, verified with pg_restore --list and rotated, and only then
-   does `flask db upgrade` run, after which the database must be at the image's head;
+   does `flask db upgrade` run, after which the database must be at the image's head. Its sessions
+   wait at most DB_INIT_LOCK_TIMEOUT_SECONDS for any lock (lock_timeout, through PGOPTIONS), so that
+   an ALTER TABLE queued behind a long transaction never stalls the site's queries on that table;
+   a migration rolled back by it is tried again, naming the sessions that held the locks;
 4. runs the first-install seed (`flask init-db --interactive yes`) only when the `site` table has no
    row and no user exists. init-db drops and rebuilds every table, so on an instance with data it
    would delete everything: the decision is taken from the data, under the lock, and a missing table
@@ -52,6 +55,8 @@ Environment:
   DB_INIT_BACKUP_DIRECTORY            where dumps go; unset: no dump before migrating (required by
                                       backup and restore)
   DB_INIT_BACKUP_KEEP                 how many dumps to keep (default 7)
+  DB_INIT_LOCK_TIMEOUT_SECONDS        migrate: the longest a migration statement waits for a lock (default 5)
+  DB_INIT_LOCK_RETRY_SECONDS          migrate: how long a migration rolled back by it is tried again (default 120)
   DB_RESTORE_FILE                     restore: a dump's file name in the backup directory
   PIEFED_ADMIN_USER_NAME              migrate: the administrator a first install creates (3 to 50
                                       letters, digits or '_')
@@ -88,6 +93,11 @@ DEFAULT_DEPENDENCY_TIMEOUT_SECONDS = 300.0
 DEFAULT_RETRY_INTERVAL_SECONDS = 2.0
 DEFAULT_MIGRATIONS_DIRECTORY = "migrations"
 MIGRATE_COMMAND = ("flask", "db", "upgrade")
+# PostgreSQL's message when a statement gave up waiting for a lock (SQLSTATE 55P03, lock_timeout).
+LOCK_TIMEOUT_MESSAGE = "canceling statement due to lock timeout"
+DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
+DEFAULT_LOCK_RETRY_SECONDS = 120.0
+FIRST_LOCK_RETRY_PAUSE_SECONDS = 2.0
 SEED_COMMAND = ("flask", "init-db", "--interactive", "yes")
 ADMIN_USER_NAME = re.compile(r"^[A-Za-z0-9_]{3,50}$")
 ADMIN_EMAIL = re.compile(r"^[!-?A-~]{1,64}@[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -359,6 +369,28 @@ class Postgres:
         def read(cursor):
             cursor.execute('SELECT EXISTS (SELECT 1 FROM "user" WHERE user_name = %s)', (user_name,))
             return cursor.fetchone()[0]
+
+        return self.query(read)
+
+    def lock_holders(self, own_pids):
+        """Sessions with open transactions holding locks on this schema's tables, longest first."""
+
+        def read(cursor):
+            cursor.execute(
+                "SELECT a.pid, coalesce(nullif(a.application_name, ''), '(no application name)'), a.state,"
+                " extract(epoch FROM now() - a.xact_start)::int,"
+                " string_agg(DISTINCT c.relname, ', ' ORDER BY c.relname)"
+                " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_class c ON c.oid = l.relation"
+                " WHERE l.granted AND l.locktype = 'relation' AND a.datname = current_database()"
+                " AND c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')"
+                " AND a.pid <> pg_backend_pid() AND NOT a.pid = ANY(%s)"
+                " GROUP BY a.pid, a.application_name, a.state, a.xact_start ORDER BY a.xact_start",
+                (list(own_pids),),
+            )
+            return [
+                f"{name} (pid {pid}, {state}, in a transaction for {seconds} s, holding {tables})"
+                for pid, name, state, seconds, tables in cursor.fetchall()
+            ]
 
         return self.query(read)
 
@@ -704,16 +736,22 @@ def run_tool(title, argv, environment, capture=False, explain=None):
     return output
 
 
-def run_step(title, argv, answers=None):
-    """Runs a command to its end; `answers` go to its standard input, which is otherwise closed."""
+def run_step(title, argv, answers=None, environment_overrides=None, watch_for=None):
+    """Runs a command to its end; `answers` go to its standard input, which is otherwise closed.
+
+    With `watch_for`, the command's output is passed through line by line, and the return value
+    says whether a line contained it."""
     log(f"running the {title}: {shlex.join(argv)}")
     started = time.monotonic()
     # The command's output is the diagnosis when it fails: let Python children write as they go.
     # The administrator's password reaches a child on its standard input only.
     environment = {name: value for name, value in os.environ.items() if name not in ADMIN_VARIABLES}
     environment["PYTHONUNBUFFERED"] = "1"
+    environment.update(environment_overrides or {})
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if watch_for else {}
+    seen = False
     try:
-        child = subprocess.Popen(argv, env=environment, stdin=subprocess.PIPE, text=True)
+        child = subprocess.Popen(argv, env=environment, stdin=subprocess.PIPE, text=True, **output)
     except OSError as error:
         raise GateFailure(f"cannot start the {title} command {argv[0]!r}: {error.strerror}") from None
     try:
@@ -722,18 +760,68 @@ def run_step(title, argv, answers=None):
             child.stdin.close()
         except BrokenPipeError:
             pass  # The command ended without reading: its exit code says why.
+        if watch_for:
+            for line in child.stdout:
+                print(line, end="", flush=True)
+                seen = seen or watch_for in line
         returncode = child.wait()
     except Terminated:
         child.send_signal(signal.SIGTERM)
+        if watch_for:
+            # What the command says as it stops is the diagnosis too.
+            for line in child.stdout:
+                print(line, end="", flush=True)
         child.wait()
         raise
     if returncode < 0:
         raise GateFailure(
             f"the {title} command was killed by {signal.Signals(-returncode).name}; its output, if any, is above"
         )
-    if returncode > 0:
+    if returncode > 0 and not seen:
         raise GateFailure(f"the {title} command exited with code {returncode}; its output is above")
+    if returncode > 0:
+        return True
     log(f"the {title} finished in {time.monotonic() - started:.1f} s")
+    return False
+
+
+def migrate_without_stalling(postgres, lock, lock_timeout_seconds, retry_seconds):
+    """Runs `flask db upgrade` with every statement's wait for a lock bounded by lock_timeout.
+
+    An ALTER TABLE queued behind a long transaction would otherwise hold up every later query on
+    that table, for the whole site. Alembic runs the migration in one transaction (PieFed's
+    migrations/env.py, v1.7.7: one begin_transaction() around run_migrations()), which a lock
+    timeout rolls back whole, so the run names the sessions that held the locks, pauses (doubling
+    the pause each time) and tries again until `retry_seconds` have passed."""
+    milliseconds = max(1, round(lock_timeout_seconds * 1000))
+    options = f"{os.environ.get('PGOPTIONS', '')} -c lock_timeout={milliseconds}".strip()
+    started = time.monotonic()
+    pause = FIRST_LOCK_RETRY_PAUSE_SECONDS
+    attempt = 1
+    while True:
+        lock.verify("migration")
+        timed_out = run_step(
+            "migration", MIGRATE_COMMAND, environment_overrides={"PGOPTIONS": options}, watch_for=LOCK_TIMEOUT_MESSAGE
+        )
+        if not timed_out:
+            return
+        holders = postgres.lock_holders([lock.backend_pid])
+        named = "; ".join(holders) if holders else "none any more"
+        if time.monotonic() - started + pause > retry_seconds:
+            raise GateFailure(
+                f"the migration waited more than {lock_timeout_seconds:g} s for a lock in each of {attempt} attempts"
+                f" over {time.monotonic() - started:.0f} s (DB_INIT_LOCK_RETRY_SECONDS) and was rolled back;"
+                " the sessions"
+                f" holding locks on the tables: {named}. Nothing was migrated: end those transactions and run"
+                " `pulumi up` again"
+            )
+        log(
+            f"the migration waited more than {lock_timeout_seconds:g} s for a lock (attempt {attempt}) and was rolled"
+            f" back; sessions holding locks on the tables: {named}; trying again in {pause:g} s"
+        )
+        time.sleep(pause)
+        pause *= 2
+        attempt += 1
 
 
 def image_older_than_database(revisions, unknown, migrations, backups):
@@ -756,7 +844,7 @@ def image_older_than_database(revisions, unknown, migrations, backups):
     )
 
 
-def migrate(postgres, lock, migrations, backups, admin):
+def migrate(postgres, lock, migrations, backups, admin, lock_timeout_seconds, lock_retry_seconds):
     revisions = postgres.revisions()
     unknown = migrations.unknown(revisions)
     if unknown:
@@ -773,8 +861,7 @@ def migrate(postgres, lock, migrations, backups, admin):
             log("no backup before migrating: the database has no schema yet")
         else:
             backups.take(postgres, lock, revisions, migrations.heads)
-        lock.verify("migration")
-        run_step("migration", MIGRATE_COMMAND)
+        migrate_without_stalling(postgres, lock, lock_timeout_seconds, lock_retry_seconds)
         migrated = postgres.revisions()
         if migrated != migrations.heads:
             raise GateFailure(
@@ -838,7 +925,7 @@ def restore(postgres, lock, migrations, backups):
     )
 
 
-def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin):
+def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin, lock_limits):
     deadline = time.monotonic() + timeout_seconds
     dependencies = (postgres, cache) if mode == "migrate" else (postgres,)
     log(
@@ -852,7 +939,7 @@ def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_direc
     try:
         lock.acquire(deadline, timeout_seconds, retry_interval)
         if mode == "migrate":
-            migrate(postgres, lock, migrations, backups, admin)
+            migrate(postgres, lock, migrations, backups, admin, *lock_limits)
         elif mode == "backup":
             revisions = postgres.revisions()
             backups.take(postgres, lock, revisions)
@@ -879,6 +966,10 @@ def main(arguments):
         admin = Admin(os.environ) if mode == "migrate" else None
         timeout_seconds = read_seconds("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", DEFAULT_DEPENDENCY_TIMEOUT_SECONDS)
         retry_interval = read_seconds("DB_INIT_RETRY_INTERVAL_SECONDS", DEFAULT_RETRY_INTERVAL_SECONDS)
+        lock_limits = (
+            read_seconds("DB_INIT_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS),
+            read_seconds("DB_INIT_LOCK_RETRY_SECONDS", DEFAULT_LOCK_RETRY_SECONDS),
+        )
         migrations_directory = (
             os.environ.get("DB_INIT_MIGRATIONS_DIRECTORY", "").strip() or DEFAULT_MIGRATIONS_DIRECTORY
         )
@@ -891,7 +982,7 @@ def main(arguments):
         print(f"db-init: configuration error: {error}", file=sys.stderr, flush=True)
         return 2
     try:
-        run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin)
+        run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin, lock_limits)
     except GateFailure as error:
         print(f"db-init: FAILED: {error}", file=sys.stderr, flush=True)
         return 1
