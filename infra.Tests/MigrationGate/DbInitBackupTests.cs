@@ -202,6 +202,51 @@ public sealed class DbInitBackupTests : StandInInstanceTest
     }
 
     [Fact]
+    public async Task Restore_OfADumpThatBreaksOffMidway_LeavesTheDatabaseAsItWas()
+    {
+        await RunAsync(Image);
+        await WriteContentAsync();
+        await Database.ExecuteAsync("INSERT INTO community (name) SELECT 'community ' || n FROM generate_series(1, 50000) n");
+        await RunAsync(Image, "backup");
+        var dump = Assert.Single(Dumps());
+        // The table of contents (read by the check before the restore) stays whole; the data breaks off.
+        await using (var file = File.OpenWrite(dump))
+        {
+            file.SetLength(file.Length * 3 / 4);
+        }
+
+        await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('written-after-the-backup')");
+        var counts = await RowCountsAsync();
+
+        await using var restore = Start(Image, "restore");
+
+        await OutputAssert.ExitsWith(1, restore, DbInit.HardTimeout);
+        OutputAssert.Contains(restore, "nothing was changed: the restore was rolled back");
+        Assert.Equal(counts, await RowCountsAsync());
+        Assert.Equal(["written-after-the-backup"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" WHERE user_name LIKE 'written%'"));
+    }
+
+    [Fact]
+    public async Task Restore_KilledWhileItRuns_LeavesTheDatabaseAsItWas()
+    {
+        await RunAsync(Image);
+        await WriteContentAsync();
+        await Database.ExecuteAsync("INSERT INTO community (name) SELECT 'community ' || n FROM generate_series(1, 200000) n");
+        await RunAsync(Image, "backup");
+        await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('written-after-the-backup')");
+        var counts = await RowCountsAsync();
+
+        // As the Job's deadline does: every process of the container killed at once, wherever the restore is.
+        await using var restore = Start(Image, "restore");
+        await restore.WaitForOutputAsync("restoring ", DbInit.OutputTimeout);
+        await Task.Delay(300);
+        restore.KillAll();
+
+        Assert.Equal(counts, await RowCountsAsync());
+        Assert.Equal(["written-after-the-backup"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" WHERE user_name LIKE 'written%'"));
+    }
+
+    [Fact]
     public async Task Restore_WhileTheAppIsConnected_RefusesAndChangesNothing()
     {
         await RunAsync(Image);

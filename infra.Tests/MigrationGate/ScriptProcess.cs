@@ -112,6 +112,13 @@ public sealed class ScriptProcess : IAsyncDisposable
         return run;
     }
 
+    /// <summary>Kills the script and every process it started with SIGKILL, as when a container's deadline passes, and waits until they are gone.</summary>
+    public void KillAll()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     /// <summary>Sends SIGTERM, as the kubelet does when it stops a container.</summary>
     public void Terminate()
     {

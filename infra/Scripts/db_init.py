@@ -35,7 +35,8 @@ migrate:
 backup: waits for PostgreSQL, takes the migration lock (a dump never races a migration), dumps,
 verifies and rotates. restore: under the lock, refuses while any other session is connected to the
 database, then empties the schema and restores the newest backup taken at a revision this image
-knows (or DB_RESTORE_FILE) in one transaction; a restore that fails says so and can be run again.
+knows (or DB_RESTORE_FILE), emptying and restoring in one transaction (pg_restore's SQL run by
+psql): a restore that fails, is stopped or is killed leaves the database as it was.
 
 The lock is session-level: it does not survive a transaction-mode connection pooler (PgBouncer's
 pool_mode=transaction), which hands every transaction to any server connection. DATABASE_URL must
@@ -905,24 +906,57 @@ def restore(postgres, lock, migrations, backups):
     # Listing a dump reads the file alone: no connection, so no password in its environment.
     run_tool("restore check", ["pg_restore", "--list", path], None, capture=True)
     lock.verify("restore")
-    # pg_restore --clean would keep what a later migration added (tables the dump does not know),
-    # and the next `flask db upgrade` would then fail on them: the schema is emptied first.
-    postgres.query(lambda cursor: cursor.execute(CLEAR_SCHEMA))
-    argv, environment = postgres.client_tool(
-        ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"], [path]
-    )
-    run_tool(
-        "restore",
-        argv,
-        environment,
-        explain=lambda _: (
-            f"the database's schema is now empty and {path} is unchanged: fix the cause above and run the restore again"
-        ),
-    )
+    restore_atomically(postgres, path)
     log(
         f"restored in {time.monotonic() - started:.1f} s; the database is at revision {describe(postgres.revisions())}."
         " Deploy an image whose migrations know this revision and run `pulumi up`"
     )
+
+
+def restore_atomically(postgres, path):
+    """Empties the schema and restores the dump in one transaction, which commits only at the end.
+
+    pg_restore --clean would keep what a later migration added (tables the dump does not know),
+    and the next `flask db upgrade` would then fail on them, so the schema is emptied first; and
+    emptying it in a transaction of its own would leave an empty database behind a restore that
+    fails or is killed. So pg_restore writes the dump as SQL, psql runs CLEAR_SCHEMA and that SQL
+    in one transaction, and COMMIT is sent only once pg_restore has succeeded. A restore that
+    fails, is stopped or is killed (the Job's deadline) ends psql's input or connection before the
+    COMMIT: PostgreSQL rolls everything back and the database is as it was."""
+    psql_argv, environment = postgres.client_tool(["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1"])
+    script_argv = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--file=-", path]
+    try:
+        psql = subprocess.Popen(psql_argv, env=environment, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        script = subprocess.Popen(script_argv, stdout=subprocess.PIPE)
+    except OSError as error:
+        raise GateFailure(f"cannot start the restore: {error.strerror}") from None
+    try:
+        psql.stdin.write(b"BEGIN;\n" + CLEAR_SCHEMA.encode() + b"\n")
+        for chunk in iter(lambda: script.stdout.read(65536), b""):
+            psql.stdin.write(chunk)
+        if script.wait() != 0:
+            raise GateFailure(
+                f"pg_restore could not read {path} (exit code {script.returncode}; its output is above);"
+                " nothing was changed: the restore was rolled back"
+            )
+        psql.stdin.write(b"COMMIT;\n")
+        psql.stdin.close()
+        if psql.wait() != 0:
+            raise GateFailure(
+                f"psql stopped the restore of {path} at an error (exit code {psql.returncode}; its output is above);"
+                " nothing was changed: the restore was rolled back"
+            )
+    except BrokenPipeError:
+        psql.wait()
+        raise GateFailure(
+            f"psql stopped the restore of {path} at an error (exit code {psql.returncode}; its output is above);"
+            " nothing was changed: the restore was rolled back"
+        ) from None
+    finally:
+        for child in (script, psql):
+            if child.poll() is None:
+                child.kill()
+                child.wait()
 
 
 def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin, lock_limits):
