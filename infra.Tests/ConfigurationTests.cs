@@ -54,6 +54,8 @@ public sealed class ConfigurationTests
             ["piefed:worker.autoscaling.cooldownSeconds: \"7200\" is not allowed; expected a whole number from 30 to 3600."]),
         ["lock timeout of minutes"] = (() => StackConfig.Prod.WithField("migration", "lockTimeoutSeconds", 600),
             ["piefed:migration.lockTimeoutSeconds: \"600\" is not allowed; expected a whole number from 1 to 60."]),
+        ["backup budget of days"] = (() => StackConfig.Prod.WithField("backup", "timeoutMinutes", 2880),
+            ["piefed:backup.timeoutMinutes: \"2880\" is not allowed; expected a whole number from 1 to 720."]),
         ["negative replicas"] = (() => StackConfig.Dev.WithField("web", "replicas", -1),
             ["piefed:web.replicas: \"-1\" is not allowed", "a whole number from 0 to 100"]),
         ["replicas not a number"] = (() => StackConfig.Dev.WithField("worker", "replicas", "two"),
@@ -255,7 +257,7 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task Program_MigrationUnset_DefaultsToTenMinutesAndThreeRetries()
     {
-        var run = await StackRun.ProgramAsync(StackConfig.Prod.With("migration", null));
+        var run = await StackRun.ProgramAsync(StackConfig.Prod.With("migration", null).WithField("backup", "beforeMigration", false));
 
         var job = run.Single(StackRun.JobType).Inputs;
         Assert.Equal("600", job.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));

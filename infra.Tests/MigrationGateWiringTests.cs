@@ -110,7 +110,8 @@ public sealed class MigrationGateWiringTests
         Assert.Equal(ProdImage, init.Str("image"));
         var env = init.Objects("env").ToDictionary(e => e.Str("name")!);
         Assert.Equal(jobName, env["JOB_NAME"].Str("value"));
-        Assert.Equal("900", env["WAIT_TIMEOUT_SECONDS"].Str("value"));
+        // Pods wait as long as the Job may run: production's 15 minutes of migration and the dump's 30 before it.
+        Assert.Equal("2700", env["WAIT_TIMEOUT_SECONDS"].Str("value"));
         Assert.Equal("metadata.namespace", env["JOB_NAMESPACE"].Str("valueFrom.fieldRef.fieldPath"));
 
         var scriptsVolume = Assert.Single(spec.Objects("volumes"), v => v.At("configMap") is not null);
@@ -181,7 +182,7 @@ public sealed class MigrationGateWiringTests
         var job = run.Single(JobType).Inputs;
         Assert.Null(job.Str("metadata.name"));
         Assert.Equal("true", job.Str("metadata.annotations['pulumi.com/replaceUnready']"));
-        Assert.Equal("900", job.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
+        Assert.Equal("2700", job.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
         Assert.Null(job.At("metadata.annotations['pulumi.com/skipAwait']"));
         Assert.Equal(5, job.At("spec.backoffLimit")!.GetValue<double>());
         Assert.Null(job.At("spec.ttlSecondsAfterFinished"));

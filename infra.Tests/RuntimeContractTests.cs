@@ -157,7 +157,37 @@ public sealed class RuntimeContractTests
         var env = run.Single(JobType).Inputs.Objects("spec.template.spec.containers[0].env").ToDictionary(e => e.Str("name")!, e => e.Str("value"));
         Assert.Equal("3", env["DB_INIT_LOCK_TIMEOUT_SECONDS"]);
         Assert.Equal("300", env["DB_INIT_LOCK_RETRY_SECONDS"]);
-        Assert.Equal(1200, Number(run.Single(JobType).Inputs, "spec.activeDeadlineSeconds"));
+        Assert.Equal(1200 + 1800, Number(run.Single(JobType).Inputs, "spec.activeDeadlineSeconds"));
+    }
+
+    [Theory]
+    [InlineData(true, 900 + 2700)]
+    [InlineData(false, 900)]
+    public async Task DumpBeforeMigration_HasItsOwnBudgetAddedToTheJobsDeadlineAndToWhatPodsWait(bool beforeMigration, int deadline)
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("backup", "timeoutMinutes", 45).WithField("backup", "beforeMigration", beforeMigration));
+
+        var job = run.Single(JobType).Inputs;
+        var env = job.Objects("spec.template.spec.containers[0].env").ToDictionary(e => e.Str("name")!, e => e.Str("value"));
+        Assert.Equal(deadline, Number(job, "spec.activeDeadlineSeconds"));
+        Assert.Equal($"{deadline}", job.Str("metadata.annotations['pulumi.com/timeoutSeconds']"));
+        Assert.Equal(beforeMigration ? "2700" : null, env.GetValueOrDefault("DB_INIT_BACKUP_TIMEOUT_SECONDS"));
+        // The migration's own waits are still shares of the migration's 15 minutes, never of the dump's.
+        Assert.Equal("450", env["DB_INIT_DEPENDENCY_TIMEOUT_SECONDS"]);
+        var waiter = run.Deployment("web").Inputs.Objects("spec.template.spec.initContainers[0].env").Single(e => e.Str("name") == "WAIT_TIMEOUT_SECONDS");
+        Assert.Equal($"{deadline}", waiter.Str("value"));
+    }
+
+    [Fact]
+    public async Task ScheduledBackupAndRestore_HaveDeadlinesOfTheirOwn()
+    {
+        var run = await ProgramAsync(StackConfig.Prod.WithField("backup", "timeoutMinutes", 90).WithField("backup", "restoreTimeoutMinutes", 240));
+
+        var backup = Assert.Single(run.OfType(CronJobType), c => c.Inputs.Str("metadata.name") == "piefed-db-backup").Inputs;
+        var restore = Assert.Single(run.OfType(CronJobType), c => c.Inputs.Str("metadata.name") == "piefed-db-restore").Inputs;
+        Assert.Equal(300 + 5400, Number(backup, "spec.jobTemplate.spec.activeDeadlineSeconds"));
+        Assert.Equal("5400", backup.Objects("spec.jobTemplate.spec.template.spec.containers[0].env").Single(e => e.Str("name") == "DB_INIT_BACKUP_TIMEOUT_SECONDS").Str("value"));
+        Assert.Equal(300 + 14400, Number(restore, "spec.jobTemplate.spec.activeDeadlineSeconds"));
     }
 
     [Fact]

@@ -68,6 +68,7 @@ public sealed class PieFedInstance : ComponentResource
             Migration = settings.Migration,
             Resources = settings.Migration.Resources,
             BackupsBeforeMigration = settings.Backup.BeforeMigration ? backups!.Store : null,
+            BackupTimeout = settings.Backup.Timeout,
             Admin = settings.Admin,
             AdminPassword = configuration.AdminPasswordSecret,
         }, After([configuration, .. servers, .. Present(backups), .. Present(allowances)]));
@@ -80,7 +81,7 @@ public sealed class PieFedInstance : ComponentResource
         }, After(ns));
 
         // No PieFed code runs before its migration completed, nor before its waiter may read the Job.
-        var gate = new MigrationGate(migration.JobName, rbac.ServiceAccountName, settings.Migration.Timeout);
+        var gate = new MigrationGate(migration.JobName, rbac.ServiceAccountName, migration.Deadline);
         var web = new PieFedDeployment($"{name}-web", new PieFedDeploymentArgs
         {
             Namespace = ns.Name,
@@ -179,7 +180,7 @@ public sealed class PieFedInstance : ComponentResource
                 Runtime = runtime,
                 Gate = gate,
                 Store = backups.Store,
-                Schedule = settings.Backup.Schedule,
+                Backup = settings.Backup,
                 Resources = settings.Migration.Resources,
             }, After(migration, rbac));
         }

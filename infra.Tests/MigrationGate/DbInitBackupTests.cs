@@ -99,6 +99,31 @@ public sealed class DbInitBackupTests : StandInInstanceTest
     }
 
     [Fact]
+    public async Task DumpOverItsOwnBudget_IsStoppedAndNothingIsMigrated()
+    {
+        await RunAsync(_olderImage);
+        // pg_dump waits for every table's lock: a session that holds one exclusively holds the dump up.
+        await using var holder = await Database.ConnectAsync("a-long-maintenance");
+        await using (var lockTable = new Npgsql.NpgsqlCommand("BEGIN; LOCK TABLE post IN ACCESS EXCLUSIVE MODE", holder))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        await using var dbInit = DbInit.Start(Database, Redis, Image, backupDirectory: _backups, environment: new() { ["DB_INIT_BACKUP_TIMEOUT_SECONDS"] = "2" });
+
+        await OutputAssert.ExitsWith(1, dbInit, DbInit.HardTimeout);
+        OutputAssert.Contains(dbInit, "db-init: FAILED: the backup (pg_dump) was too slow: it did not finish within 2 s (DB_INIT_BACKUP_TIMEOUT_SECONDS, piefed:backup.timeoutMinutes)");
+        OutputAssert.DoesNotContain(dbInit, "running the migration");
+        Assert.Empty(Dumps());
+        await using (var release = new Npgsql.NpgsqlCommand("ROLLBACK", holder))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal([Initial], await Database.QueryColumnAsync("SELECT version_num FROM alembic_version"));
+    }
+
+    [Fact]
     public async Task EveryDump_KeepsOnlyTheNewestAndClearsUnfinishedOnes()
     {
         await RunAsync(Image);

@@ -1,6 +1,8 @@
+using System.Globalization;
 using PieFed.Infra.Configuration;
 using PieFed.Infra.Scripts;
 using Pulumi;
+using Pulumi.Kubernetes.Types.Inputs.Core.V1;
 
 namespace PieFed.Infra.Components;
 
@@ -14,8 +16,8 @@ public sealed class DatabaseBackupsArgs : ResourceArgs
 
     public required BackupStore Store { get; init; }
 
-    /// <summary>A cron schedule, or null when scheduled backups are disabled.</summary>
-    public required string? Schedule { get; init; }
+    /// <summary>The schedule (null when scheduled backups are disabled) and the dump's and the restore's budgets.</summary>
+    public required BackupSettings Backup { get; init; }
 
     public required ResourceSettings Resources { get; init; }
 }
@@ -31,6 +33,9 @@ public sealed class DatabaseBackups : ComponentResource
     public const string BackupCronJobName = "piefed-db-backup";
     public const string RestoreCronJobName = "piefed-db-restore";
 
+    /// <summary>What db_init.py may spend waiting for PostgreSQL and the migration lock (its default DB_INIT_DEPENDENCY_TIMEOUT_SECONDS), before the dump's or the restore's own budget.</summary>
+    private const int WaitSeconds = 300;
+
     /// <summary>February 31st: the restore's template is never scheduled, even if someone resumes it.</summary>
     private const string Never = "0 0 31 2 *";
 
@@ -40,19 +45,23 @@ public sealed class DatabaseBackups : ComponentResource
         ArgumentNullException.ThrowIfNull(args);
         var names = new List<Output<string>>();
 
-        if (args.Schedule is { } schedule)
+        var backupSeconds = (int)args.Backup.Timeout.TotalSeconds;
+        if (args.Backup.Schedule is { } schedule)
         {
             var backup = args.Runtime.Container("db-backup", [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "backup"], args.Resources, mountsMedia: false);
+            backup.Env.Add(new EnvVarArgs { Name = "DB_INIT_BACKUP_TIMEOUT_SECONDS", Value = backupSeconds.ToString(CultureInfo.InvariantCulture) });
             backup.VolumeMounts.Add(AppRuntime.ScriptsMount());
             var spec = args.Runtime.PodSpec(backup, args.Gate, mountsMedia: false);
             args.Store.Attach(backup, spec.Volumes);
-            names.Add(ScheduledTasks.CronJob($"{name}-scheduled", BackupCronJobName, args.Namespace, Labels.For("db-backup"), schedule, spec, this)
+            names.Add(ScheduledTasks.CronJob($"{name}-scheduled", BackupCronJobName, args.Namespace, Labels.For("db-backup"), schedule, spec, this,
+                    deadlineSeconds: WaitSeconds + backupSeconds)
                 .Metadata.Apply(m => m.Name));
         }
 
         var restore = args.Runtime.Container("db-restore", [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "restore"], args.Resources, mountsMedia: false);
         var restoreSpec = args.Runtime.StandaloneSpec(restore, args.Store);
-        names.Add(ScheduledTasks.CronJob($"{name}-restore", RestoreCronJobName, args.Namespace, Labels.For("db-restore"), Never, restoreSpec, this, suspend: true)
+        names.Add(ScheduledTasks.CronJob($"{name}-restore", RestoreCronJobName, args.Namespace, Labels.For("db-restore"), Never, restoreSpec, this, suspend: true,
+                deadlineSeconds: WaitSeconds + (int)args.Backup.RestoreTimeout.TotalSeconds)
             .Metadata.Apply(m => m.Name));
 
         CronJobNames = Output.All(names);

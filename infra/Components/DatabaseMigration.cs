@@ -22,6 +22,9 @@ public sealed class DatabaseMigrationArgs : ResourceArgs
     /// <summary>Where the dump before a pending migration goes; null when backups before migrations are off.</summary>
     public required BackupStore? BackupsBeforeMigration { get; init; }
 
+    /// <summary>The dump's own budget, added to the migration's deadline when a dump comes first.</summary>
+    public required TimeSpan BackupTimeout { get; init; }
+
     /// <summary>The administrator a first install creates.</summary>
     public required AdminSettings Admin { get; init; }
 
@@ -52,15 +55,19 @@ public sealed class DatabaseMigration : ComponentResource
         : base("piefed:migration:DatabaseMigration", name, options)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var timeoutSeconds = (int)args.Migration.Timeout.TotalSeconds;
+        var migrationSeconds = (int)args.Migration.Timeout.TotalSeconds;
+        var backupSeconds = args.BackupsBeforeMigration is null ? 0 : (int)args.BackupTimeout.TotalSeconds;
+        // The dump before a migration has a budget of its own, so a large database never eats the migration's.
+        var timeoutSeconds = migrationSeconds + backupSeconds;
+        Deadline = TimeSpan.FromSeconds(timeoutSeconds);
         var labels = Labels.For(Component);
 
         var container = args.Runtime.Container(ContainerName, AppRuntime.Script(MigrationScripts.DbInitFileName), args.Resources, mountsMedia: false);
         container.Env.Add(new EnvVarArgs
         {
             Name = "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS",
-            // Leave the migration itself most of the Job's deadline.
-            Value = (timeoutSeconds / 2).ToString(CultureInfo.InvariantCulture),
+            // Leave the migration itself most of its time.
+            Value = (migrationSeconds / 2).ToString(CultureInfo.InvariantCulture),
         });
         // A statement waiting for a lock queues every later query on its table behind it: the
         // migration gives up after a few seconds, and tries again for a quarter of the deadline.
@@ -72,8 +79,12 @@ public sealed class DatabaseMigration : ComponentResource
         container.Env.Add(new EnvVarArgs
         {
             Name = "DB_INIT_LOCK_RETRY_SECONDS",
-            Value = (timeoutSeconds / 4).ToString(CultureInfo.InvariantCulture),
+            Value = (migrationSeconds / 4).ToString(CultureInfo.InvariantCulture),
         });
+        if (args.BackupsBeforeMigration is not null)
+        {
+            container.Env.Add(new EnvVarArgs { Name = "DB_INIT_BACKUP_TIMEOUT_SECONDS", Value = backupSeconds.ToString(CultureInfo.InvariantCulture) });
+        }
 
         // Only this container knows the administrator: db_init.py answers init-db's prompts with
         // it on standard input, and keeps it out of every command line and log.
@@ -126,4 +137,7 @@ public sealed class DatabaseMigration : ComponentResource
     }
 
     public Output<string> JobName { get; }
+
+    /// <summary>How long the Job may run: the migration's time, and the dump's before it. Pods wait for it as long.</summary>
+    public TimeSpan Deadline { get; }
 }

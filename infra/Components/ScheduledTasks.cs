@@ -55,8 +55,10 @@ public sealed class ScheduledTasks : ComponentResource
 
     /// <summary>A CronJob whose runs never overlap and never retry: the next schedule is the retry.</summary>
     /// <param name="suspend">True for a template that only an operator runs, with <c>kubectl create job --from</c>.</param>
+    /// <param name="deadlineSeconds">How long one run may take; by default, until shortly before a wedged run would block the next.</param>
     internal static BatchV1.CronJob CronJob(
-        string name, string objectName, Input<string> ns, ImmutableDictionary<string, string> labels, string schedule, PodSpecArgs spec, Resource parent, bool suspend = false)
+        string name, string objectName, Input<string> ns, ImmutableDictionary<string, string> labels, string schedule, PodSpecArgs spec, Resource parent,
+        bool suspend = false, int deadlineSeconds = RunDeadlineSeconds)
     {
         spec.RestartPolicy = "Never";
         return new BatchV1.CronJob(name, new CronJobArgs
@@ -75,7 +77,7 @@ public sealed class ScheduledTasks : ComponentResource
                     Spec = new JobSpecArgs
                     {
                         BackoffLimit = 0,
-                        ActiveDeadlineSeconds = RunDeadlineSeconds,
+                        ActiveDeadlineSeconds = deadlineSeconds,
                         Template = new PodTemplateSpecArgs
                         {
                             Metadata = new ObjectMetaArgs { Labels = labels },

@@ -17,7 +17,9 @@ internal static partial class InstanceSettings
             schedule is "disabled" ? null : schedule,
             section.Int("keep", 7, 1, 365),
             section.String("size", "10Gi", IsMemoryQuantity, "a storage quantity such as \"20Gi\" (room for keep dumps)")!,
-            section.String("storageClass", null, DnsSubdomain().IsMatch, StorageClassAllowed));
+            section.String("storageClass", null, DnsSubdomain().IsMatch, StorageClassAllowed),
+            TimeSpan.FromMinutes(section.Int("timeoutMinutes", 30, 1, 720)),
+            TimeSpan.FromMinutes(section.Int("restoreTimeoutMinutes", 60, 1, 720)));
     }
 
     private static DataServices? ReadDataServices(InstanceInputs inputs, bool inExistingSecret, List<string> errors)

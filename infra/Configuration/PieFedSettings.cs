@@ -74,7 +74,9 @@ public sealed record MigrationSettings(TimeSpan Timeout, int BackoffLimit, Resou
 
 /// <summary>Dumps of the database on a volume of their own: before every migration, and on a schedule.</summary>
 /// <param name="Schedule">A cron schedule, or null when scheduled backups are disabled.</param>
-public sealed record BackupSettings(bool BeforeMigration, string? Schedule, int Keep, string Size, string? StorageClass)
+/// <param name="Timeout">The longest one dump may take.</param>
+/// <param name="RestoreTimeout">The restore Job's deadline.</param>
+public sealed record BackupSettings(bool BeforeMigration, string? Schedule, int Keep, string Size, string? StorageClass, TimeSpan Timeout, TimeSpan RestoreTimeout)
 {
     /// <summary>Whether anything writes backups, and so whether the volume (and the restore Job's template) exists.</summary>
     public bool Enabled => BeforeMigration || Schedule is not null;

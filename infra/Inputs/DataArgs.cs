@@ -20,6 +20,14 @@ public sealed class BackupArgs : ResourceArgs
 
     [Input("storageClass")]
     public string? StorageClass { get; set; }
+
+    /// <summary>The longest one dump may take; the migration's deadline grows by it when a dump comes first.</summary>
+    [Input("timeoutMinutes")]
+    public int? TimeoutMinutes { get; set; }
+
+    /// <summary>The restore Job's deadline.</summary>
+    [Input("restoreTimeoutMinutes")]
+    public int? RestoreTimeoutMinutes { get; set; }
 }
 
 /// <summary>PostgreSQL and Redis run by the instance itself: for development, never for data you keep.</summary>

@@ -56,6 +56,7 @@ Environment:
   DB_INIT_BACKUP_DIRECTORY            where dumps go; unset: no dump before migrating (required by
                                       backup and restore)
   DB_INIT_BACKUP_KEEP                 how many dumps to keep (default 7)
+  DB_INIT_BACKUP_TIMEOUT_SECONDS      the longest one dump may take before it is stopped (default 1800)
   DB_INIT_LOCK_TIMEOUT_SECONDS        migrate: the longest a migration statement waits for a lock (default 5)
   DB_INIT_LOCK_RETRY_SECONDS          migrate: how long a migration rolled back by it is tried again (default 120)
   DB_RESTORE_FILE                     restore: a dump's file name in the backup directory
@@ -105,6 +106,7 @@ ADMIN_EMAIL = re.compile(r"^[!-?A-~]{1,64}@[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za
 ADMIN_PASSWORD_MINIMUM_LENGTH = 8
 ADMIN_VARIABLES = ("PIEFED_ADMIN_USER_NAME", "PIEFED_ADMIN_EMAIL", "PIEFED_ADMIN_PASSWORD")
 DEFAULT_BACKUP_KEEP = 7
+DEFAULT_BACKUP_TIMEOUT_SECONDS = 1800.0
 MODES = ("migrate", "backup", "restore")
 SQLALCHEMY_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2")
 # One attempt must not eat the whole deadline when connections hang (packets dropped, server stuck).
@@ -614,9 +616,11 @@ def describe(revisions):
 
 
 class Backups:
-    def __init__(self, directory, keep):
+    def __init__(self, directory, keep, timeout_seconds):
         self.directory = directory
         self.keep = keep
+        # A dump has a budget of its own: it must not eat the migration's deadline, nor run for ever.
+        self.timeout_seconds = timeout_seconds
 
     def dumps(self):
         """(name, revision at dump time), newest first."""
@@ -648,7 +652,18 @@ class Backups:
         started = time.monotonic()
         argv, environment = postgres.client_tool(["pg_dump", "--format=custom", f"--file={partial}"])
         try:
-            run_tool("backup", argv, environment, explain=explain_dump_failure)
+            run_tool(
+                "backup",
+                argv,
+                environment,
+                explain=explain_dump_failure,
+                timeout_seconds=self.timeout_seconds,
+                timeout_explanation=(
+                    f"it did not finish within {self.timeout_seconds:g} s (DB_INIT_BACKUP_TIMEOUT_SECONDS,"
+                    " piefed:backup.timeoutMinutes) and was stopped, before any migration. A long-held lock on a table"
+                    " also holds pg_dump up; otherwise raise piefed:backup.timeoutMinutes"
+                ),
+            )
             listing = run_tool("backup check", ["pg_restore", "--list", partial], None, capture=True)
             size = os.path.getsize(partial)
             if size == 0 or not listing.strip():
@@ -712,8 +727,8 @@ def explain_dump_failure(output):
     return "pg_dump's output is above"
 
 
-def run_tool(title, argv, environment, capture=False, explain=None):
-    """Runs a PostgreSQL client tool (environment None: this process's).
+def run_tool(title, argv, environment, capture=False, explain=None, timeout_seconds=None, timeout_explanation=None):
+    """Runs a PostgreSQL client tool (environment None: this process's), stopped after timeout_seconds.
 
     Returns its stdout when captured, else streams it."""
     try:
@@ -723,7 +738,11 @@ def run_tool(title, argv, environment, capture=False, explain=None):
     except OSError as error:
         raise GateFailure(f"cannot start the {title} command {argv[0]!r}: {error.strerror}") from None
     try:
-        output, errors = child.communicate()
+        output, errors = child.communicate(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise GateFailure(f"the {title} ({argv[0]}) was too slow: {timeout_explanation}") from None
     except Terminated:
         child.send_signal(signal.SIGTERM)
         child.wait()
@@ -1011,7 +1030,8 @@ def main(arguments):
         if not backup_directory and mode != "migrate":
             raise ConfigurationError(f"DB_INIT_BACKUP_DIRECTORY is not set; {mode} needs the backup volume")
         keep = read_count("DB_INIT_BACKUP_KEEP", DEFAULT_BACKUP_KEEP)
-        backups = Backups(backup_directory, keep) if backup_directory else None
+        backup_timeout = read_seconds("DB_INIT_BACKUP_TIMEOUT_SECONDS", DEFAULT_BACKUP_TIMEOUT_SECONDS)
+        backups = Backups(backup_directory, keep, backup_timeout) if backup_directory else None
     except ConfigurationError as error:
         print(f"db-init: configuration error: {error}", file=sys.stderr, flush=True)
         return 2
