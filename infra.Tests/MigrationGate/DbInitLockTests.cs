@@ -104,7 +104,8 @@ public sealed class DbInitLockTests : StandInInstanceTest
         await dbInit.WaitForOutputAsync("STANDIN-MIGRATE: slow revision started", DbInit.OutputTimeout);
 
         var terminated = await Database.QueryAsync<long>(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1349076581 AND objid = 1) AS t");
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1349076581 AND objid = 1"
+            + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS t");
 
         Assert.Equal(1L, terminated);
         await OutputAssert.ExitsWith(1, dbInit, DbInit.HardTimeout);
