@@ -124,6 +124,58 @@ public sealed class DbInitBackupTests : StandInInstanceTest
     }
 
     [Fact]
+    public async Task FullBackupVolume_IsMadeRoomOnScheduledDumpsFirstKeepingWhatThePreviousReleasesCanRestore()
+    {
+        await RunAsync(_olderImage);
+        await using var volume = await SmallVolume.MountAsync(megabytes: 2);
+        // Oldest first: two releases' dumps before migrating, and scheduled dumps, the newest the largest.
+        volume.Write($"piefed-20250101T000000Z-at-aaaaaaaaaaaa-before-{Initial}.dump", 100);
+        volume.Write($"piefed-20250102T000000Z-at-{Initial}.dump", 400);
+        volume.Write("piefed-20250103T000000Z-at-bbbbbbbbbbbb-before-cccccccccccc.dump", 100);
+        volume.Write($"piefed-20250104T000000Z-at-{Initial}.dump", 400);
+        volume.Write($"piefed-20250105T000000Z-at-cccccccccccc-before-{Initial}.dump", 100);
+        // The next dump may need 1.25 × the newest's 600 KiB: both older scheduled dumps must go, and no more.
+        volume.Write($"piefed-20250106T000000Z-at-{Initial}.dump", 600);
+        volume.Fill(leaveKilobytes: 100);
+
+        await using var dbInit = DbInit.Start(Database, Redis, Image, backupDirectory: volume.Path, environment: new() { ["DB_INIT_BACKUP_KEEP"] = "20" });
+
+        await OutputAssert.ExitsWith(0, dbInit, DbInit.HardTimeout);
+        OutputAssert.InOrder(
+            dbInit,
+            $"removed the old backup piefed-20250102T000000Z-at-{Initial}.dump (making room",
+            $"removed the old backup piefed-20250104T000000Z-at-{Initial}.dump (making room",
+            "backup verified",
+            "running the migration");
+        var left = volume.Dumps();
+        Assert.Contains($"piefed-20250101T000000Z-at-aaaaaaaaaaaa-before-{Initial}.dump", left);
+        Assert.Contains($"piefed-20250105T000000Z-at-cccccccccccc-before-{Initial}.dump", left);
+        Assert.Contains("piefed-20250103T000000Z-at-bbbbbbbbbbbb-before-cccccccccccc.dump", left);
+        Assert.Contains($"piefed-20250106T000000Z-at-{Initial}.dump", left);
+        Assert.Single(left, n => n.EndsWith($"-before-{Head}.dump", StringComparison.Ordinal));
+        Assert.Equal([Head], await Database.QueryColumnAsync("SELECT version_num FROM alembic_version"));
+    }
+
+    [Fact]
+    public async Task FullBackupVolume_WithNothingThatMayGo_FailsBeforeMigratingWithTheCommandThatMakesRoom()
+    {
+        await RunAsync(_olderImage);
+        await using var volume = await SmallVolume.MountAsync(megabytes: 2);
+        volume.Write($"piefed-20250103T000000Z-at-bbbbbbbbbbbb-before-cccccccccccc.dump", 100);
+        volume.Write($"piefed-20250105T000000Z-at-cccccccccccc-before-{Initial}.dump", 800);
+        volume.Fill(leaveKilobytes: 300);
+
+        await using var dbInit = DbInit.Start(Database, Redis, Image, backupDirectory: volume.Path);
+
+        await OutputAssert.ExitsWith(1, dbInit, DbInit.HardTimeout);
+        OutputAssert.Contains(dbInit, "Nothing was migrated");
+        OutputAssert.Contains(dbInit, "`pulumi config set --path 'piefed:backup.size' 1Gi` and `pulumi up`");
+        OutputAssert.DoesNotContain(dbInit, "running the migration");
+        Assert.Equal(2, volume.Dumps().Count);
+        Assert.Equal([Initial], await Database.QueryColumnAsync("SELECT version_num FROM alembic_version"));
+    }
+
+    [Fact]
     public async Task EveryDump_KeepsOnlyTheNewestAndClearsUnfinishedOnes()
     {
         await RunAsync(Image);

@@ -136,9 +136,11 @@ APPLICATION_NAME_LENGTH = 63
 HOLDER_REPORT_SECONDS = 30
 BASE_REVISION = "base"
 DUMP_NAME = re.compile(
-    r"^piefed-(?P<stamp>\d{8}T\d{6}Z)-at-(?P<revision>[0-9A-Za-z_+]+)(-before-[0-9A-Za-z_+]+)?\.dump$"
+    r"^piefed-(?P<stamp>\d{8}T\d{6}Z)-at-(?P<revision>[0-9A-Za-z_+]+)(-before-(?P<target>[0-9A-Za-z_+]+))?\.dump$"
 )
 PARTIAL_SUFFIX = ".partial"
+# A new dump is expected to be at most this much larger than the newest one.
+DUMP_GROWTH_MARGIN = 1.25
 POOLER_EXPLANATION = (
     "DATABASE_URL seems to reach PostgreSQL through a transaction-mode connection pooler (such as PgBouncer"
     " with pool_mode=transaction), which hands each transaction to any server connection, so a session-level"
@@ -636,6 +638,57 @@ class Backups:
         dumps = self.dumps()
         return os.path.join(self.directory, dumps[0][0]) if dumps else None
 
+    def protected(self):
+        """The newest dump taken before each of the last two migrations: what the previous image, and
+        the one before it, can restore. No rotation removes them."""
+        targets = {}
+        for name in sorted(os.listdir(self.directory), reverse=True):
+            match = DUMP_NAME.match(name)
+            if match and match["target"] and match["target"] not in targets and len(targets) < 2:
+                targets[match["target"]] = name
+        return set(targets.values())
+
+    def removable(self):
+        """The dumps rotation may remove, in the order it removes them: the oldest scheduled dumps
+        first, then the oldest dumps taken before a migration, never a protected one."""
+        protected = self.protected()
+        oldest_first = list(reversed(self.dumps()))
+        scheduled = [name for name, _ in oldest_first if not DUMP_NAME.match(name)["target"]]
+        before = [name for name, _ in oldest_first if DUMP_NAME.match(name)["target"] and name not in protected]
+        return scheduled + before
+
+    def remove(self, name, why):
+        os.remove(os.path.join(self.directory, name))
+        log(f"removed the old backup {name} ({why})")
+
+    def make_room(self):
+        """Before a dump: at most keep - 1 dumps stay, and the room the newest dump took is free.
+
+        Rotating only after a dump succeeded would free nothing on a full volume; and dumps are
+        removed scheduled ones first, so that the dumps the previous images can restore stay."""
+        self.clear_unfinished()
+        while len(self.dumps()) > self.keep - 1 and (candidates := self.removable()):
+            self.remove(candidates[0], f"keeping the newest {self.keep}, DB_INIT_BACKUP_KEEP")
+        newest = self.newest()
+        newest_size = os.path.getsize(newest) if newest else 0
+        needed = math.ceil(newest_size * DUMP_GROWTH_MARGIN)
+        while self.free() < needed and (candidates := self.removable()):
+            self.remove(candidates[0], f"making room: the next dump needs about {needed} bytes")
+        if self.free() < needed:
+            volume = os.statvfs(self.directory)
+            gibibytes = math.ceil((volume.f_blocks * volume.f_frsize + needed - self.free()) / 2**30)
+            raise GateFailure(
+                f"the backup volume has {self.free()} bytes free and the dump needs about {needed} (the newest took"
+                f" {newest_size}), and no dump that may go is left (the dumps the previous releases can restore stay:"
+                f" {', '.join(sorted(self.protected())) or 'none'}). Nothing was migrated. Grow the volume, and the"
+                f" run is retried: `pulumi config set --path 'piefed:backup.size' {gibibytes}Gi` and `pulumi up` (the"
+                " StorageClass must allow volume expansion)"
+            )
+
+    def free(self):
+        volume = os.statvfs(self.directory)
+        return volume.f_bavail * volume.f_frsize
+
     def take(self, postgres, lock, revisions, target=None):
         """Dumps the database, verifies the dump, keeps the newest `keep`; only then returns its path."""
         if not os.access(self.directory, os.W_OK):
@@ -648,6 +701,7 @@ class Backups:
         path = os.path.join(self.directory, name)
         partial = path + PARTIAL_SUFFIX
         lock.verify("backup")
+        self.make_room()
         log(f"backing up {postgres.description} at revision {describe(revisions)} to {path}")
         started = time.monotonic()
         argv, environment = postgres.client_tool(["pg_dump", "--format=custom", f"--file={partial}"])
@@ -680,9 +734,11 @@ class Backups:
         return path
 
     def rotate(self):
-        for name, _ in self.dumps()[self.keep :]:
-            os.remove(os.path.join(self.directory, name))
-            log(f"removed the old backup {name} (keeping the newest {self.keep}, DB_INIT_BACKUP_KEEP)")
+        while len(self.dumps()) > self.keep and (candidates := self.removable()):
+            self.remove(candidates[0], f"keeping the newest {self.keep}, DB_INIT_BACKUP_KEEP")
+        self.clear_unfinished()
+
+    def clear_unfinished(self):
         # A run killed while dumping leaves its partial file behind; only the lock holder dumps.
         for name in os.listdir(self.directory):
             if name.endswith(PARTIAL_SUFFIX):
