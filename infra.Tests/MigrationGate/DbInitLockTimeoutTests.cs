@@ -17,13 +17,7 @@ public sealed class DbInitLockTimeoutTests : StandInInstanceTest
     [Fact]
     public async Task MigrationBehindALongTransaction_NeverStallsTheSitesQueriesAndCompletesOnceItEnds()
     {
-        await DbInit.RunAsync(Database, Redis, Image);
-        Image.AddRevision(AlterRevision, StandInImage.HeadRevision, "    op.execute(\"ALTER TABLE post ADD COLUMN pinned boolean NOT NULL DEFAULT false\")");
-        await using var longTransaction = await Database.ConnectAsync("a-long-report");
-        await using (var open = new NpgsqlCommand("BEGIN; SELECT count(*) FROM post", longTransaction))
-        {
-            await open.ExecuteNonQueryAsync();
-        }
+        await using var longTransaction = await ReleaseThatAltersATableHeldByAsync("a-long-report");
 
         await using var dbInit = DbInit.Start(Database, Redis, Image, environment: new()
         {
@@ -58,13 +52,7 @@ public sealed class DbInitLockTimeoutTests : StandInInstanceTest
     [Fact]
     public async Task MigrationThatNeverGetsItsLock_FailsNamingTheHolderAndMigratesNothing()
     {
-        await DbInit.RunAsync(Database, Redis, Image);
-        Image.AddRevision(AlterRevision, StandInImage.HeadRevision, "    op.execute(\"ALTER TABLE post ADD COLUMN pinned boolean NOT NULL DEFAULT false\")");
-        await using var longTransaction = await Database.ConnectAsync("a-forgotten-session");
-        await using (var open = new NpgsqlCommand("BEGIN; SELECT count(*) FROM post", longTransaction))
-        {
-            await open.ExecuteNonQueryAsync();
-        }
+        await using var longTransaction = await ReleaseThatAltersATableHeldByAsync("a-forgotten-session");
 
         await using var dbInit = DbInit.Start(Database, Redis, Image, environment: new()
         {
@@ -78,6 +66,20 @@ public sealed class DbInitLockTimeoutTests : StandInInstanceTest
         OutputAssert.Contains(dbInit, "Nothing was migrated");
         Assert.False(await ColumnExistsAsync());
         Assert.Equal([StandInImage.HeadRevision], await Database.QueryColumnAsync("SELECT version_num FROM alembic_version"));
+    }
+
+    /// <summary>
+    /// An installed instance, an image whose next revision alters <c>post</c>, and a session of
+    /// <paramref name="applicationName"/> in a transaction that has read <c>post</c> and stays open.
+    /// </summary>
+    private async Task<NpgsqlConnection> ReleaseThatAltersATableHeldByAsync(string applicationName)
+    {
+        await DbInit.RunAsync(Database, Redis, Image);
+        Image.AddRevision(AlterRevision, StandInImage.HeadRevision, "    op.execute(\"ALTER TABLE post ADD COLUMN pinned boolean NOT NULL DEFAULT false\")");
+        var session = await Database.ConnectAsync(applicationName);
+        await using var open = new NpgsqlCommand("BEGIN; SELECT count(*) FROM post", session);
+        await open.ExecuteNonQueryAsync();
+        return session;
     }
 
     private async Task<bool> ColumnExistsAsync()

@@ -70,7 +70,7 @@ public sealed class DatabaseMigration : ComponentResource
             Value = (migrationSeconds / 2).ToString(CultureInfo.InvariantCulture),
         });
         // A statement waiting for a lock queues every later query on its table behind it: the
-        // migration gives up after a few seconds, and tries again for a quarter of the deadline.
+        // migration gives up after a few seconds, and tries again for a quarter of its time.
         container.Env.Add(new EnvVarArgs
         {
             Name = "DB_INIT_LOCK_TIMEOUT_SECONDS",
