@@ -217,6 +217,23 @@ public sealed class MigrationGateWiringTests
         });
     }
 
+    [Theory]
+    [InlineData("backoffLimit", 7, false)]
+    [InlineData("timeoutMinutes", 25, true)]
+    [InlineData("lockTimeoutSeconds", 9, true)]
+    public async Task MigrationSettings_UpdateTheJobInPlaceOrStartANewRunAsTheManualSays(string field, int value, bool newRun)
+    {
+        // docs/operations.md, "What each change does": pulumi-kubernetes replaces a Job only for its
+        // template, selector, completions or parallelism (the mocks' rules), so a retry count is
+        // updated in place, while what reaches the container's environment is a new run.
+        var first = await ProgramAsync(StackConfig.Prod);
+        var changed = await ProgramAsync(StackConfig.Prod.WithField("migration", field, value), mocks: new RecordingMocks(previous: first.State));
+
+        var before = await ValueAsync<string>(first.Outputs["migrationJobName"]);
+        var after = await ValueAsync<string>(changed.Outputs["migrationJobName"]);
+        Assert.Equal(newRun, before != after);
+    }
+
     [Fact]
     public async Task NewReplicaCounts_KeepTheMigrationRun()
     {
