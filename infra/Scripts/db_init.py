@@ -1006,27 +1006,24 @@ def restore_atomically(postgres, path):
     except OSError as error:
         raise GateFailure(f"cannot start the restore: {error.strerror}") from None
     try:
-        psql.stdin.write(b"BEGIN;\n" + CLEAR_SCHEMA.encode() + b"\n")
-        for chunk in iter(lambda: script.stdout.read(65536), b""):
-            psql.stdin.write(chunk)
-        if script.wait() != 0:
-            raise GateFailure(
-                f"pg_restore could not read {path} (exit code {script.returncode}; its output is above);"
-                " nothing was changed: the restore was rolled back"
-            )
-        psql.stdin.write(b"COMMIT;\n")
-        psql.stdin.close()
+        try:
+            psql.stdin.write(b"BEGIN;\n" + CLEAR_SCHEMA.encode() + b"\n")
+            for chunk in iter(lambda: script.stdout.read(65536), b""):
+                psql.stdin.write(chunk)
+            if script.wait() != 0:
+                raise GateFailure(
+                    f"pg_restore could not read {path} (exit code {script.returncode}; its output is above);"
+                    " nothing was changed: the restore was rolled back"
+                )
+            psql.stdin.write(b"COMMIT;\n")
+            psql.stdin.close()
+        except BrokenPipeError:
+            pass  # psql stopped at an error before reading everything: its exit code says so.
         if psql.wait() != 0:
             raise GateFailure(
                 f"psql stopped the restore of {path} at an error (exit code {psql.returncode}; its output is above);"
                 " nothing was changed: the restore was rolled back"
             )
-    except BrokenPipeError:
-        psql.wait()
-        raise GateFailure(
-            f"psql stopped the restore of {path} at an error (exit code {psql.returncode}; its output is above);"
-            " nothing was changed: the restore was rolled back"
-        ) from None
     finally:
         for child in (script, psql):
             if child.poll() is None:
