@@ -12,7 +12,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 public sealed class TcpForwarder : IAsyncDisposable
 {
     private readonly IPEndPoint _target;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _connections = [];
     private readonly Lock _connectionsLock = new();
     private TcpListener? _listener;
@@ -67,11 +66,7 @@ public sealed class TcpForwarder : IAsyncDisposable
 
     public void BringUpUnresponsive() => Listen(HoldAsync);
 
-    public async ValueTask DisposeAsync()
-    {
-        await TakeDownAsync();
-        _stopping.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await TakeDownAsync();
 
     private static async Task HoldAsync(TcpClient client, CancellationToken stopping)
     {
@@ -90,7 +85,7 @@ public sealed class TcpForwarder : IAsyncDisposable
 
     private void Listen(Func<TcpClient, CancellationToken, Task> serve)
     {
-        _session = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        _session = new CancellationTokenSource();
         _listener = new TcpListener(Endpoint);
         _listener.Start();
         _accepting = AcceptAsync(_listener, serve, _session.Token);
