@@ -34,7 +34,7 @@ public sealed class RuntimeContractTests
             Assert.DoesNotContain(DatabaseMigration.AdminPasswordVariable, pod.ToJsonString(), StringComparison.Ordinal);
         }
 
-        Assert.DoesNotContain("generated-password-of-piefed-config-admin-password", Assert.Single(run.OfType(SecretType), s => s.Name == "piefed-config-secrets").Inputs.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("generated-password-of-piefed-config-admin-password", run.AppSecret().ToJsonString(), StringComparison.Ordinal);
         Assert.Equal("site_admin", await ValueAsync<string>(run.Outputs["adminUserName"]));
         Assert.Equal("generated-password-of-piefed-config-admin-password", await ValueAsync<string>(run.Outputs["adminPassword"]));
         Assert.True(await Output.IsSecretAsync((Output<string>)run.Outputs["adminPassword"]!));
@@ -146,7 +146,7 @@ public sealed class RuntimeContractTests
         Assert.Contains(checkedContainers, c => c.EndsWith("/db-restore", StringComparison.Ordinal));
         Assert.Contains(checkedContainers, c => c.EndsWith("/send-queue", StringComparison.Ordinal));
         Assert.EndsWith("?sslmode=verify-ca&sslrootcert=/etc/piefed/postgres-ca/ca.crt",
-            Assert.Single(run.OfType(SecretType), s => s.Name == "piefed-config-secrets").Inputs.Str("stringData.DATABASE_URL"), StringComparison.Ordinal);
+            run.AppSecret().Str("stringData.DATABASE_URL"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -189,7 +189,7 @@ public sealed class StackInventoryTests
         => StringMap(run.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-env").Inputs, "data");
 
     internal static Dictionary<string, string> Secrets(StackRun run)
-        => StringMap(run.OfType(SecretType).Single(c => c.Name == "piefed-config-secrets").Inputs, "stringData");
+        => StringMap(run.AppSecret(), "stringData");
 
     private static Dictionary<string, string> StringMap(System.Text.Json.Nodes.JsonObject inputs, string field)
         => inputs.At(field)!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>());

@@ -103,7 +103,7 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
             .With("redisPassword", password)
             .WithField("redis", "host", Redis.ServerEndpoint.Address.ToString())
             .WithField("redis", "port", Redis.ServerEndpoint.Port));
-        var secrets = run.OfType(SecretType).Single(s => s.Name == "piefed-config-secrets").Inputs;
+        var secrets = run.AppSecret();
         var environment = DbInit.AppEnvironment(Database, Redis, Image);
         environment["CACHE_REDIS_URL"] = secrets.Str("stringData.CACHE_REDIS_URL")!;
         environment["CELERY_BROKER_URL"] = secrets.Str("stringData.CELERY_BROKER_URL")!;
@@ -137,7 +137,7 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
     {
         // StackConfig.DatabasePassword is made of URL-reserved characters: what an unescaped password would break.
         var run = await ProgramAsync(StackConfig.Prod);
-        var databaseUrl = run.OfType(SecretType).Single(s => s.Name == "piefed-config-secrets").Inputs.Str("stringData.DATABASE_URL")!;
+        var databaseUrl = run.AppSecret().Str("stringData.DATABASE_URL")!;
         var environment = new Dictionary<string, string> { ["DATABASE_URL"] = databaseUrl, ["EXPECTED_PASSWORD"] = StackConfig.DatabasePassword };
 
         await using var readers = ScriptProcess.Start(DatabaseUrlReaders, "database_url_readers.py", environment, Image.AppDirectory);
@@ -204,7 +204,7 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
     {
         var ca = TlsCertificate("PIEFED_TEST_POSTGRES_CA");
         var run = await ProgramAsync(StackConfig.Prod.WithField("database", "sslMode", "verify-full").WithField("database", "caSecret", "postgres-ca"));
-        var databaseUrl = run.OfType(SecretType).Single(s => s.Name == "piefed-config-secrets").Inputs.Str("stringData.DATABASE_URL")!;
+        var databaseUrl = run.AppSecret().Str("stringData.DATABASE_URL")!;
         var query = databaseUrl[databaseUrl.IndexOf('?', StringComparison.Ordinal)..];
         var caMount = run.Single(JobType).Inputs.Objects("spec.template.spec.containers[0].volumeMounts").Single(m => m.Str("name") == DatabaseCa.VolumeName).Str("mountPath")!;
         Assert.Equal($"?sslmode=verify-full&sslrootcert={caMount}/ca.crt", query);

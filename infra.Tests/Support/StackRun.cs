@@ -70,6 +70,9 @@ internal sealed record StackRun(
 
     public Registration Single(string type) => Assert.Single(OfType(type));
 
+    /// <summary>The app's Secret: SECRET_KEY and the connection URLs.</summary>
+    public JsonObject AppSecret() => Assert.Single(OfType(SecretType), s => s.Name == "piefed-config-secrets").Inputs;
+
     public Registration Claim(string name) => Assert.Single(OfType(PersistentVolumeClaimType), c => c.Name == name);
 
     public Registration Deployment(string component)
