@@ -324,7 +324,7 @@ public sealed class DbInitBackupTests : StandInInstanceTest
     }
 
     [Fact]
-    public async Task Restore_WhileTheAppIsConnected_RefusesAndChangesNothing()
+    public async Task Restore_WhileTheAppStaysConnected_RefusesAfterItsWaitAndChangesNothing()
     {
         await RunAsync(Image);
         await WriteContentAsync();
@@ -332,17 +332,48 @@ public sealed class DbInitBackupTests : StandInInstanceTest
         await Database.ExecuteAsync("DELETE FROM post_reply");
         await using var web = await Database.ConnectAsync("gunicorn piefed-web");
 
-        await using var restore = Start(Image, "restore");
+        await using var restore = Start(Image, "restore", sessionsWaitSeconds: 2);
 
         await OutputAssert.ExitsWith(1, restore, DbInit.HardTimeout);
-        OutputAssert.Contains(restore, "db-init: FAILED: 1 other session(s) are connected to the database: gunicorn piefed-web (pid");
-        OutputAssert.Contains(restore, "Scale the web and worker Deployments to 0");
+        OutputAssert.Contains(restore, "db-init: FAILED: 1 other session(s) are still connected to the database after 2 s: gunicorn piefed-web (pid");
+        OutputAssert.Contains(restore, "piefed:maintenance.enabled: true");
         Assert.Equal(0L, await Database.QueryAsync<long>("SELECT count(*) FROM post_reply"));
     }
 
-    private ScriptProcess Start(StandInImage image, string? mode = null, int? keep = null)
-        => DbInit.Start(Database, Redis, image, mode, backupDirectory: _backups,
-            environment: keep is null ? null : new() { ["DB_INIT_BACKUP_KEEP"] = keep.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+    [Fact]
+    public async Task Restore_WaitsForTheLastSessionsOfTheStoppedAppToEnd_ThenRestores()
+    {
+        await RunAsync(Image);
+        await WriteContentAsync();
+        await RunAsync(Image, "backup");
+        await Database.ExecuteAsync("DELETE FROM post_reply");
+        // A web pod that maintenance mode stopped, still in its grace period.
+        var web = await Database.ConnectAsync("gunicorn piefed-web");
+
+        await using var restore = Start(Image, "restore", sessionsWaitSeconds: 120);
+        await restore.WaitForOutputAsync("waiting up to 120 s for 1 other session(s) to end: gunicorn piefed-web (pid", DbInit.OutputTimeout);
+        Assert.Equal(0L, await Database.QueryAsync<long>("SELECT count(*) FROM post_reply"));
+        await web.DisposeAsync();
+
+        await OutputAssert.ExitsWith(0, restore, DbInit.HardTimeout);
+        Assert.Equal(2L, await Database.QueryAsync<long>("SELECT count(*) FROM post_reply"));
+    }
+
+    private ScriptProcess Start(StandInImage image, string? mode = null, int? keep = null, int? sessionsWaitSeconds = null)
+    {
+        var environment = new Dictionary<string, string?>();
+        if (keep is not null)
+        {
+            environment["DB_INIT_BACKUP_KEEP"] = keep.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (sessionsWaitSeconds is not null)
+        {
+            environment["DB_RESTORE_SESSIONS_WAIT_SECONDS"] = sessionsWaitSeconds.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return DbInit.Start(Database, Redis, image, mode, backupDirectory: _backups, environment: environment);
+    }
 
     private async Task<string> RunAsync(StandInImage image, string? mode = null, int? keep = null)
     {

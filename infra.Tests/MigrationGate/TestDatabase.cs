@@ -95,10 +95,13 @@ public sealed class TestDatabase : IAsyncDisposable
         return values;
     }
 
-    /// <summary>A session of the test's own on this database, named like an app's connection would be.</summary>
+    /// <summary>
+    /// A session of the test's own on this database, named like an app's connection would be, and
+    /// unpooled like a pod's: disposing it ends the session.
+    /// </summary>
     public async Task<NpgsqlConnection> ConnectAsync(string applicationName)
     {
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_admin.ConnectionString) { Database = Name, ApplicationName = applicationName }.ConnectionString);
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_admin.ConnectionString) { Database = Name, ApplicationName = applicationName, Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         return connection;
     }

@@ -33,10 +33,11 @@ migrate:
    answer; afterwards the account must exist.
 
 backup: waits for PostgreSQL, takes the migration lock (a dump never races a migration), dumps,
-verifies and rotates. restore: under the lock, refuses while any other session is connected to the
-database, then empties the schema and restores the newest backup taken at a revision this image
-knows (or DB_RESTORE_FILE), emptying and restoring in one transaction (pg_restore's SQL run by
-psql): a restore that fails, is stopped or is killed leaves the database as it was.
+verifies and rotates. restore: under the lock, waits (DB_RESTORE_SESSIONS_WAIT_SECONDS) for every
+other session of the database to end and refuses if one is still there, then restores the newest
+backup taken at a revision this image knows (or DB_RESTORE_FILE), emptying the schema and restoring
+in one transaction (pg_restore's SQL run by psql): a restore that fails, is stopped or is killed
+leaves the database as it was.
 
 The lock is session-level: it does not survive a transaction-mode connection pooler (PgBouncer's
 pool_mode=transaction), which hands every transaction to any server connection. DATABASE_URL must
@@ -60,6 +61,8 @@ Environment:
   DB_INIT_LOCK_TIMEOUT_SECONDS        migrate: the longest a migration statement waits for a lock (default 5)
   DB_INIT_LOCK_RETRY_SECONDS          migrate: how long a migration rolled back by it is tried again (default 120)
   DB_RESTORE_FILE                     restore: a dump's file name in the backup directory
+  DB_RESTORE_SESSIONS_WAIT_SECONDS    restore: how long the other sessions may take to end (default 0:
+                                      refuse at once)
   PIEFED_ADMIN_USER_NAME              migrate: the administrator a first install creates (3 to 50
                                       letters, digits or '_')
   PIEFED_ADMIN_EMAIL                  migrate: the administrator's email address
@@ -72,6 +75,7 @@ Exit codes: 0 done, 1 failed, 2 misconfigured, 143 stopped by SIGTERM (forwarded
 that was running: as PID 1 of a container, Python would otherwise ignore SIGTERM).
 """
 
+import collections
 import datetime
 import math
 import os
@@ -107,6 +111,7 @@ ADMIN_PASSWORD_MINIMUM_LENGTH = 8
 ADMIN_VARIABLES = ("PIEFED_ADMIN_USER_NAME", "PIEFED_ADMIN_EMAIL", "PIEFED_ADMIN_PASSWORD")
 DEFAULT_BACKUP_KEEP = 7
 DEFAULT_BACKUP_TIMEOUT_SECONDS = 1800.0
+DEFAULT_SESSIONS_WAIT_SECONDS = 0.0
 MODES = ("migrate", "backup", "restore")
 SQLALCHEMY_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2")
 # One attempt must not eat the whole deadline when connections hang (packets dropped, server stuck).
@@ -967,15 +972,9 @@ def migrate(postgres, lock, migrations, backups, admin, lock_timeout_seconds, lo
         )
 
 
-def restore(postgres, lock, migrations, backups):
+def restore(postgres, lock, migrations, backups, sessions_wait_seconds, retry_interval):
     path, revision = backups.to_restore(migrations)
-    others = postgres.other_sessions([lock.backend_pid])
-    if others:
-        raise GateFailure(
-            f"{len(others)} other session(s) are connected to the database: {', '.join(others)}."
-            " Scale the web and worker"
-            " Deployments to 0 and suspend the CronJobs first (docs/operations.md); nothing was changed"
-        )
+    wait_for_other_sessions_to_end(postgres, [lock.backend_pid], sessions_wait_seconds, retry_interval)
     log(f"restoring {path} (taken at revision {revision}) into {postgres.description}")
     started = time.monotonic()
     # Listing a dump reads the file alone: no connection, so no password in its environment.
@@ -986,6 +985,29 @@ def restore(postgres, lock, migrations, backups):
         f"restored in {time.monotonic() - started:.1f} s; the database is at revision {describe(postgres.revisions())}."
         " Deploy an image whose migrations know this revision and run `pulumi up`"
     )
+
+
+def wait_for_other_sessions_to_end(postgres, own_pids, wait_seconds, retry_interval):
+    """Waits, bounded, until no other session is connected: a pod of the app stopped by maintenance
+    mode ends its sessions only once its grace period is over, and a scheduled run already started
+    finishes first. A restore under a live app would be overwritten by it, so it never starts."""
+    deadline = time.monotonic() + wait_seconds
+    reported = None
+    while True:
+        others = postgres.other_sessions(own_pids)
+        if not others:
+            return
+        if time.monotonic() >= deadline:
+            raise GateFailure(
+                f"{len(others)} other session(s) are still connected to the database after {wait_seconds:g} s:"
+                f" {', '.join(others)}. Stop everything that writes first (piefed:maintenance.enabled: true"
+                " and `pulumi up`; a scheduled run already started finishes first: kubectl get jobs);"
+                " nothing was changed"
+            )
+        if others != reported:
+            log(f"waiting up to {wait_seconds:g} s for {len(others)} other session(s) to end: {', '.join(others)}")
+            reported = others
+        time.sleep(min(retry_interval, max(deadline - time.monotonic(), 0)))
 
 
 def restore_atomically(postgres, path):
@@ -1031,7 +1053,7 @@ def restore_atomically(postgres, path):
                 child.wait()
 
 
-def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin, lock_limits):
+def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin, limits):
     deadline = time.monotonic() + timeout_seconds
     dependencies = (postgres, cache) if mode == "migrate" else (postgres,)
     log(
@@ -1045,14 +1067,17 @@ def run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_direc
     try:
         lock.acquire(deadline, timeout_seconds, retry_interval)
         if mode == "migrate":
-            migrate(postgres, lock, migrations, backups, admin, *lock_limits)
+            migrate(postgres, lock, migrations, backups, admin, limits.lock_timeout, limits.lock_retry)
         elif mode == "backup":
             revisions = postgres.revisions()
             backups.take(postgres, lock, revisions)
         else:
-            restore(postgres, lock, migrations, backups)
+            restore(postgres, lock, migrations, backups, limits.sessions_wait, retry_interval)
     finally:
         lock.release()
+
+
+Limits = collections.namedtuple("Limits", ["lock_timeout", "lock_retry", "sessions_wait"])
 
 
 def stop_on_sigterm(_signum, _frame):
@@ -1072,9 +1097,10 @@ def main(arguments):
         admin = Admin(os.environ) if mode == "migrate" else None
         timeout_seconds = read_seconds("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", DEFAULT_DEPENDENCY_TIMEOUT_SECONDS)
         retry_interval = read_seconds("DB_INIT_RETRY_INTERVAL_SECONDS", DEFAULT_RETRY_INTERVAL_SECONDS)
-        lock_limits = (
-            read_seconds("DB_INIT_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS),
-            read_seconds("DB_INIT_LOCK_RETRY_SECONDS", DEFAULT_LOCK_RETRY_SECONDS),
+        limits = Limits(
+            lock_timeout=read_seconds("DB_INIT_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS),
+            lock_retry=read_seconds("DB_INIT_LOCK_RETRY_SECONDS", DEFAULT_LOCK_RETRY_SECONDS),
+            sessions_wait=read_seconds("DB_RESTORE_SESSIONS_WAIT_SECONDS", DEFAULT_SESSIONS_WAIT_SECONDS),
         )
         migrations_directory = (
             os.environ.get("DB_INIT_MIGRATIONS_DIRECTORY", "").strip() or DEFAULT_MIGRATIONS_DIRECTORY
@@ -1089,7 +1115,7 @@ def main(arguments):
         print(f"db-init: configuration error: {error}", file=sys.stderr, flush=True)
         return 2
     try:
-        run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin, lock_limits)
+        run(mode, postgres, cache, timeout_seconds, retry_interval, migrations_directory, backups, admin, limits)
     except GateFailure as error:
         print(f"db-init: FAILED: {error}", file=sys.stderr, flush=True)
         return 1
