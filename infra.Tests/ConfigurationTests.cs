@@ -198,6 +198,21 @@ public sealed class ConfigurationTests
             ["piefed:networkPolicy.apiServerCidrs: \"10.0.0.1/32\" is not allowed", "expected a list, each item a CIDR"]),
         ["mail port not a port"] = (() => StackConfig.Prod.WithField("env", "MAIL_SERVER", "smtp.example.org").WithField("env", "MAIL_PORT", "smtp"),
             ["piefed:env.MAIL_PORT: \"smtp\" is not allowed", "a whole number from 1 to 65535"]),
+        ["restore outside maintenance"] = (() => StackConfig.Prod.WithField("maintenance", "restore", "newest"),
+            ["piefed:maintenance.restore: is set while piefed:maintenance.enabled is false", "expected piefed:maintenance.enabled: true, applied by a `pulumi up` of its own first"]),
+        ["restore without a backup volume"] = (() => StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest")
+                .WithField("backup", "beforeMigration", false).WithField("backup", "schedule", "disabled"),
+            ["piefed:maintenance.restore: is set while backups are disabled", "there is no backup volume to restore from"]),
+        ["restore of a path"] = (() => StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "../etc/passwd"),
+            ["piefed:maintenance.restore: \"../etc/passwd\" is not allowed", "\"newest\" (the newest dump this release's image can restore) or a dump's file name in the backup volume"]),
+        ["maintenance switch not boolean"] = (() => StackConfig.Prod.WithField("maintenance", "enabled", "on"),
+            ["piefed:maintenance.enabled: \"on\" is not allowed", "expected true or false"]),
+        ["maintenance of an autoscaled Deployment in render mode"] = (() => StackConfig.Prod.With("existingSecret", "piefed-secrets").With("database", null).With("redis", null).With("databasePassword", null)
+                .WithField("render", "directory", "rendered").WithField("maintenance", "enabled", true).WithField("web", "autoscaling.enabled", true),
+            ["piefed:maintenance.enabled is true while piefed:render.directory is set and an autoscaler owns the replicas of web or worker", "expected piefed:web.autoscaling.enabled and piefed:worker.autoscaling.enabled false while in maintenance"]),
+        ["restore in render mode"] = (() => StackConfig.Prod.With("existingSecret", "piefed-secrets").With("database", null).With("redis", null).With("databasePassword", null)
+                .WithField("render", "directory", "rendered").WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest"),
+            ["piefed:maintenance.restore is set while piefed:render.directory is", "the restore template run by hand (docs/gitops.md"]),
     };
 
     public static TheoryData<string> BadConfigNames => [.. BadConfigs.Keys];

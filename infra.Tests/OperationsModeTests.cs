@@ -65,6 +65,21 @@ public sealed class OperationsModeTests
     }
 
     [Fact]
+    public async Task RenderMode_TheMigrationJobAlone_IsKeptByFluxAndArgoCdWhenTheNextReleaseDropsIt()
+    {
+        var run = await ProgramAsync(RenderedProd);
+
+        // Flux's kustomize-controller skips an object annotated prune: disabled; Argo CD one with the sync option Prune=false.
+        var job = run.Single(JobType).Inputs;
+        Assert.Equal("disabled", job.Str("metadata.annotations['kustomize.toolkit.fluxcd.io/prune']"));
+        Assert.Equal("Prune=false", job.Str("metadata.annotations['argocd.argoproj.io/sync-options']"));
+        var others = run.Registrations.Where(r => r.Type.StartsWith("kubernetes:", StringComparison.Ordinal) && r.Type != JobType).ToList();
+        Assert.NotEmpty(others);
+        Assert.All(others, r => Assert.Null(r.Inputs.At("metadata.annotations['kustomize.toolkit.fluxcd.io/prune']")));
+        Assert.All(others, r => Assert.Null(r.Inputs.At("metadata.annotations['argocd.argoproj.io/sync-options']")));
+    }
+
+    [Fact]
     public async Task RenderMode_WithGeneratedSecrets_IsRefusedUnlessAllowed()
     {
         var refused = StackConfig.Prod.WithField("render", "directory", "rendered");

@@ -19,6 +19,8 @@ public sealed class OrderingTests
     private static readonly string[] TheMigrationAndAfter = [MigrationComponentType, JobType, .. AfterTheMigration];
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    private static StackConfig Restoring(StackConfig config) => config.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest");
+
     [Fact]
     public async Task Instance_EachPart_ReceivesExactlyTheDependsOnOfTheRelease()
     {
@@ -37,6 +39,21 @@ public sealed class OrderingTests
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-web")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:PieFedDeployment", "piefed-worker")]);
         Assert.Equal(["piefed-db-init", "piefed-migration-rbac"], dependsOn[("piefed:app:ScheduledTasks", "piefed-cron")]);
+    }
+
+    [Fact]
+    public async Task Instance_ADeclaredRestore_ComesAfterItsVolumeAndBeforeTheMigration()
+    {
+        var dependsOn = await ExplicitDependenciesAsync(Restoring(StackConfig.Prod));
+
+        Assert.Equal(["piefed-backups", "piefed-config", "piefed-network"], dependsOn[("piefed:data:DatabaseRestore", "piefed-db-restore")]);
+        Assert.Equal(["piefed-backups", "piefed-config", "piefed-db-restore", "piefed-network"], dependsOn[("piefed:migration:DatabaseMigration", "piefed-db-init")]);
+    }
+
+    [Fact]
+    public async Task Program_DeclaredRestoreNeverCompletes_NothingFromTheMigrationOnIsCreated()
+    {
+        await AssertAFailureHoldsBackExactlyAsync((JobType, "piefed-db-restore"), TheMigrationAndAfter, Restoring(StackConfig.Dev));
     }
 
     [Fact]
@@ -87,6 +104,10 @@ public sealed class OrderingTests
             [(NetworkPolicyType, "piefed-default-deny"), ("piefed:network:NetworkIsolation", "piefed-default-deny")]);
     }
 
+    /// <summary>The notifications service waits for the app's configuration and servers, though not for the migration.</summary>
+    private static readonly (string Type, string Name)[] Notifications =
+        [(DeploymentType, "piefed-notifications"), ("piefed:app:PieFedDeployment", "piefed-notifications")];
+
     /// <summary>
     /// Fails one registration in the mock provider, as the Kubernetes provider fails an object that
     /// never becomes ready (it holds a Job until it completes, a StatefulSet until its pods are
@@ -95,10 +116,6 @@ public sealed class OrderingTests
     /// without reaching the provider, and everything else gets there, so the outcome depends on
     /// the program's dependencies alone and not on how long the test waits.
     /// </summary>
-    /// <summary>The notifications service waits for the app's configuration and servers, though not for the migration.</summary>
-    private static readonly (string Type, string Name)[] Notifications =
-        [(DeploymentType, "piefed-notifications"), ("piefed:app:PieFedDeployment", "piefed-notifications")];
-
     /// <param name="alsoHeldBack">Resources, beside the types' own, that wait for the failing one too.</param>
     private static async Task AssertAFailureHoldsBackExactlyAsync(
         (string Type, string Name) failing, string[] heldBackTypes, StackConfig? config = null, (string Type, string Name)[]? alsoHeldBack = null)
@@ -111,7 +128,7 @@ public sealed class OrderingTests
 
         // The notifications service never touches the database, so it waits for none of this.
         var expected = ordinary
-            .Where(r => (heldBackTypes.Contains(r.Type) && r.Name != "piefed-notifications") || (alsoHeldBack ?? []).Contains(r))
+            .Where(r => r != failing && ((heldBackTypes.Contains(r.Type) && r.Name != "piefed-notifications") || (alsoHeldBack ?? []).Contains(r)))
             .Order().ToList();
         Assert.NotEmpty(expected);
         Assert.Equal(expected, ordinary.Where(r => r != failing && !reached.Contains(r)).Order());

@@ -187,7 +187,9 @@ public sealed class RuntimeContractTests
         var restore = Assert.Single(run.OfType(CronJobType), c => c.Inputs.Str("metadata.name") == "piefed-db-restore").Inputs;
         Assert.Equal(300 + 5400, Number(backup, "spec.jobTemplate.spec.activeDeadlineSeconds"));
         Assert.Equal("5400", backup.Objects("spec.jobTemplate.spec.template.spec.containers[0].env").Single(e => e.Str("name") == "DB_INIT_BACKUP_TIMEOUT_SECONDS").Str("value"));
-        Assert.Equal(300 + 14400, Number(restore, "spec.jobTemplate.spec.activeDeadlineSeconds"));
+        // The wait for PostgreSQL and the lock, for the stopped app's sessions (the worker's 300 s grace and a minute), then the restore's own budget.
+        Assert.Equal(300 + 360 + 14400, Number(restore, "spec.jobTemplate.spec.activeDeadlineSeconds"));
+        Assert.Equal("360", restore.Objects("spec.jobTemplate.spec.template.spec.containers[0].env").Single(e => e.Str("name") == "DB_RESTORE_SESSIONS_WAIT_SECONDS").Str("value"));
     }
 
     [Fact]

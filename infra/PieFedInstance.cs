@@ -7,9 +7,9 @@ namespace PieFed.Infra;
 /// <summary>
 /// One PieFed instance, assembled. The order of a release is written here and nowhere else:
 /// the namespace; then RBAC, configuration, storage (media and backups), (in development) the
-/// bundled servers and (when isolated) the network allowances, followed by the default deny; then
-/// the migration Job; then everything that runs PieFed's code, the scheduled backup and the
-/// restore's template included.
+/// bundled servers and (when isolated) the network allowances, followed by the default deny; then,
+/// in maintenance, a declared restore; then the migration Job; then everything that runs PieFed's
+/// code, the scheduled backup and the restore's template included.
 /// </summary>
 public sealed class PieFedInstance : ComponentResource
 {
@@ -57,6 +57,23 @@ public sealed class PieFedInstance : ComponentResource
             media?.ClaimName,
             (settings.DataServices as ExternalDataServices)?.Database.CaSecret);
 
+        var maintenance = settings.Maintenance;
+        // The app's pods that maintenance stops end their sessions within their grace period; a
+        // minute more covers the kubelet noticing, and a session that outlives it is named, not waited for.
+        var sessionsWait = TimeSpan.FromSeconds(Math.Max(AppContainers.WebTerminationGracePeriodSeconds, settings.Worker.TerminationGracePeriodSeconds) + 60);
+        var restore = maintenance.Restore is { } request
+            ? new DatabaseRestore($"{name}-db-restore", new DatabaseRestoreArgs
+            {
+                Namespace = ns.Name,
+                Runtime = runtime,
+                Store = backups!.Store,
+                Restore = request,
+                Timeout = settings.Backup.RestoreTimeout,
+                SessionsWait = sessionsWait,
+                Resources = settings.Migration.Resources,
+            }, After([configuration, .. servers, backups, .. Present(allowances)]))
+            : null;
+
         // The migration reads the configuration, needs its servers up, and backs up to its volume.
         // In an isolated namespace it also needs its way to them: the default deny may be in place
         // already (or be created alongside), so the Job starts once the allowances exist rather
@@ -71,7 +88,7 @@ public sealed class PieFedInstance : ComponentResource
             BackupTimeout = settings.Backup.Timeout,
             Admin = settings.Admin,
             AdminPassword = configuration.AdminPasswordSecret,
-        }, After([configuration, .. servers, .. Present(backups), .. Present(allowances)]));
+        }, After([configuration, .. servers, .. Present(backups), .. Present(allowances), .. Present(restore)]));
 
         var endpoint = new WebEndpoint($"{name}-web", new WebEndpointArgs
         {
@@ -89,6 +106,7 @@ public sealed class PieFedInstance : ComponentResource
             Container = AppContainers.Web(runtime, settings.Web),
             Sidecars = settings.CommunitySearchRefreshHours is { } refreshHours ? [AppContainers.CommunitySearchSidecar(runtime, refreshHours)] : [],
             Replicas = settings.Web.Autoscaling is { } webAutoscaling ? ReplicaCount.ByAutoscaler(webAutoscaling.MinReplicas) : ReplicaCount.Fixed(settings.Web.Replicas),
+            Stopped = maintenance.Enabled,
             Runtime = runtime,
             Gate = gate,
             DisruptionBudget = settings.Web.CanRunSeveral,
@@ -101,6 +119,7 @@ public sealed class PieFedInstance : ComponentResource
             Component = "worker",
             Container = AppContainers.Worker(runtime, settings.Worker),
             Replicas = settings.Worker.Autoscaling is { } workerAutoscaling ? ReplicaCount.ByAutoscaler(workerAutoscaling.MinReplicas) : ReplicaCount.Fixed(settings.Worker.Replicas),
+            Stopped = maintenance.Enabled,
             Runtime = runtime,
             Gate = gate,
             DisruptionBudget = settings.Worker.CanRunSeveral,
@@ -118,6 +137,7 @@ public sealed class PieFedInstance : ComponentResource
                 MaxReplicas = webScaling.MaxReplicas,
                 CpuUtilization = webScaling.CpuUtilization,
                 MemoryUtilization = webScaling.MemoryUtilization,
+                Paused = maintenance.Enabled,
             }, After(web));
         }
 
@@ -132,6 +152,7 @@ public sealed class PieFedInstance : ComponentResource
                 MaxReplicas = workerScaling.MaxReplicas,
                 CpuUtilization = workerScaling.CpuUtilization,
                 Queues = workerScaling.Keda ? CeleryQueuesOf(redisServer, workerScaling) : null,
+                Paused = maintenance.Enabled,
             }, After(worker));
         }
 
@@ -152,6 +173,7 @@ public sealed class PieFedInstance : ComponentResource
                 Component = NotificationsEndpoint.Component,
                 Container = AppContainers.Notifications(runtime, notifications),
                 Replicas = ReplicaCount.Fixed(notifications.Replicas),
+                Stopped = maintenance.Enabled,
                 Runtime = runtime,
                 Gate = null,
                 DisruptionBudget = notifications.Replicas > 1,
@@ -169,6 +191,7 @@ public sealed class PieFedInstance : ComponentResource
                 Runtime = runtime,
                 Gate = gate,
                 Resources = settings.Worker.Resources,
+                Suspended = maintenance.Enabled,
             }, After(migration, rbac));
         }
 
@@ -182,6 +205,8 @@ public sealed class PieFedInstance : ComponentResource
                 Store = backups.Store,
                 Backup = settings.Backup,
                 Resources = settings.Migration.Resources,
+                RestoreSessionsWait = sessionsWait,
+                Suspended = maintenance.Enabled,
             }, After(migration, rbac));
         }
 

@@ -85,6 +85,21 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
         Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" WHERE id > 1 ORDER BY id"));
     }
 
+    [Fact]
+    public async Task DeclaredRestore_AsDeclared_BringsBackTheNewestDumpThisImageCanRestore()
+    {
+        await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
+        await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
+        await RunAsync(CronJob("piefed-db-backup"));
+        await Database.ExecuteAsync("DELETE FROM \"user\" WHERE user_name = 'bob'");
+
+        _run = await ProgramAsync(StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest"));
+        var output = await RunAsync(Assert.Single(_run.OfType(JobType), j => j.Name == "piefed-db-restore").Inputs.At("spec.template.spec")!);
+
+        Assert.Contains("restored in", output, StringComparison.Ordinal);
+        Assert.Equal(["alice", "bob"], await Database.QueryColumnAsync("SELECT user_name FROM \"user\" WHERE id > 1 ORDER BY id"));
+    }
+
     private JsonNode CronJob(string name)
         => Assert.Single(_run!.OfType(CronJobType), c => c.Inputs.Str("metadata.name") == name).Inputs.At("spec.jobTemplate.spec.template.spec")!;
 

@@ -20,6 +20,12 @@ public sealed class DatabaseBackupsArgs : ResourceArgs
     public required BackupSettings Backup { get; init; }
 
     public required ResourceSettings Resources { get; init; }
+
+    /// <summary>How long a restore waits for the sessions of the app that maintenance stopped.</summary>
+    public required TimeSpan RestoreSessionsWait { get; init; }
+
+    /// <summary>Maintenance: the scheduled backup starts no new run.</summary>
+    public bool Suspended { get; init; }
 }
 
 /// <summary>
@@ -34,7 +40,7 @@ public sealed class DatabaseBackups : ComponentResource
     public const string RestoreCronJobName = "piefed-db-restore";
 
     /// <summary>What db_init.py may spend waiting for PostgreSQL and the migration lock (its default DB_INIT_DEPENDENCY_TIMEOUT_SECONDS), before the dump's or the restore's own budget.</summary>
-    private const int WaitSeconds = 300;
+    internal const int WaitSeconds = 300;
 
     /// <summary>February 31st: the restore's template is never scheduled, even if someone resumes it.</summary>
     private const string Never = "0 0 31 2 *";
@@ -54,14 +60,14 @@ public sealed class DatabaseBackups : ComponentResource
             var spec = args.Runtime.PodSpec(backup, args.Gate, mountsMedia: false);
             args.Store.Attach(backup, spec.Volumes);
             names.Add(ScheduledTasks.CronJob($"{name}-scheduled", BackupCronJobName, args.Namespace, Labels.For("db-backup"), schedule, spec, this,
-                    deadlineSeconds: WaitSeconds + backupSeconds)
+                    suspend: args.Suspended, deadlineSeconds: WaitSeconds + backupSeconds)
                 .Metadata.Apply(m => m.Name));
         }
 
-        var restore = args.Runtime.Container("db-restore", [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "restore"], args.Resources, mountsMedia: false);
+        var restore = DatabaseRestore.Container(args.Runtime, args.Resources, args.RestoreSessionsWait);
         var restoreSpec = args.Runtime.StandaloneSpec(restore, args.Store);
-        names.Add(ScheduledTasks.CronJob($"{name}-restore", RestoreCronJobName, args.Namespace, Labels.For("db-restore"), Never, restoreSpec, this, suspend: true,
-                deadlineSeconds: WaitSeconds + (int)args.Backup.RestoreTimeout.TotalSeconds)
+        names.Add(ScheduledTasks.CronJob($"{name}-restore", RestoreCronJobName, args.Namespace, Labels.For(DatabaseRestore.Component), Never, restoreSpec, this, suspend: true,
+                deadlineSeconds: DatabaseRestore.DeadlineSeconds(args.Backup.RestoreTimeout, args.RestoreSessionsWait))
             .Metadata.Apply(m => m.Name));
 
         CronJobNames = Output.All(names);

@@ -46,6 +46,12 @@ public sealed class DatabaseMigration : ComponentResource
     public const string ReplaceUnreadyAnnotation = "pulumi.com/replaceUnready";
     public const string TimeoutSecondsAnnotation = "pulumi.com/timeoutSeconds";
 
+    /// <summary>Flux's kustomize-controller never garbage-collects an object so annotated (its Kustomization spec, "Prune").</summary>
+    public const string FluxPruneAnnotation = "kustomize.toolkit.fluxcd.io/prune";
+
+    /// <summary>Argo CD never prunes an object so annotated (its user guide, "Sync Options", "No Prune Resources").</summary>
+    public const string ArgoCdSyncOptionsAnnotation = "argocd.argoproj.io/sync-options";
+
     /// <summary>What db_init.py reads the first administrator from.</summary>
     public const string AdminUserNameVariable = "PIEFED_ADMIN_USER_NAME";
     public const string AdminEmailVariable = "PIEFED_ADMIN_EMAIL";
@@ -118,6 +124,13 @@ public sealed class DatabaseMigration : ComponentResource
                     // A failed migration is retried by the next `pulumi up` instead of sitting in state as failed.
                     [ReplaceUnreadyAnnotation] = "true",
                     [TimeoutSecondsAnnotation] = timeoutSeconds.ToString(CultureInfo.InvariantCulture),
+                    // Rendered for GitOps, a release's Job file is gone as soon as the next release
+                    // is rendered, and a pruning controller would delete the Job with it, while the
+                    // previous release's pods (still serving while the new migration runs, or after
+                    // it failed) wait for it whenever one is recreated. Flux and Argo CD leave an
+                    // object with these annotations in place (docs/gitops.md, "Old migration Jobs").
+                    [FluxPruneAnnotation] = "disabled",
+                    [ArgoCdSyncOptionsAnnotation] = "Prune=false",
                 },
             },
             Spec = new JobSpecArgs

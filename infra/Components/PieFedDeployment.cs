@@ -21,6 +21,9 @@ public sealed class PieFedDeploymentArgs : ResourceArgs
 
     public required ReplicaCount Replicas { get; init; }
 
+    /// <summary>Maintenance: no pod runs, whatever <see cref="Replicas"/> says.</summary>
+    public bool Stopped { get; init; }
+
     public required AppRuntime Runtime { get; init; }
 
     /// <summary>Null for pods that run none of PieFed's database code, which need not wait for the migration.</summary>
@@ -75,7 +78,7 @@ public sealed class PieFedDeployment : ComponentResource
             },
             Spec = new DeploymentSpecArgs
             {
-                Replicas = args.Replicas.Count,
+                Replicas = args.Stopped && !args.Replicas.Autoscaled ? 0 : args.Replicas.Count,
                 Selector = new LabelSelectorArgs { MatchLabels = Labels.Selector(args.Component) },
                 // A new pod must be ready before an old one goes: capacity never drops below the replicas asked for.
                 Strategy = new DeploymentStrategyArgs
@@ -90,6 +93,11 @@ public sealed class PieFedDeployment : ComponentResource
                 },
             },
         }, deploymentOptions);
+
+        if (args.Stopped && args.Replicas.Autoscaled)
+        {
+            HoldAtZero(name, deployment, args.Namespace);
+        }
 
         if (args.DisruptionBudget)
         {
@@ -109,6 +117,29 @@ public sealed class PieFedDeployment : ComponentResource
     }
 
     public Output<string> DeploymentName { get; }
+
+    /// <summary>
+    /// An autoscaled Deployment in maintenance. Its own <c>spec.replicas</c> cannot say 0:
+    /// <c>ignoreChanges</c> would keep that 0 after maintenance (it sends the live value while
+    /// Pulumi owns the field), and a HorizontalPodAutoscaler never scales up from 0
+    /// (kubernetes/kubernetes pkg/controller/podautoscaler/horizontal.go: "scaling is disabled since
+    /// the replica count of the target is zero"), so the site would stay down. A patch of its own
+    /// field manager holds the field at 0 instead, with force, taking it from the autoscaler; the
+    /// autoscaler, seeing 0, leaves it alone. Deleting the patch at the end of maintenance gives the
+    /// field up (pulumi-kubernetes v4.32.0 provider/pkg/ssa/actions.go, <c>Relinquish</c>): with no
+    /// manager left, the API server defaults it to 1, and the autoscaler takes over from there.
+    /// </summary>
+    private void HoldAtZero(string name, AppsV1.Deployment deployment, Input<string> ns)
+        => new AppsV1.DeploymentPatch($"{name}-stopped", new DeploymentPatchArgs
+        {
+            Metadata = new ObjectMetaPatchArgs
+            {
+                Name = deployment.Metadata.Apply(m => m.Name),
+                Namespace = ns,
+                Annotations = { [ReplicaCount.ForceAnnotation] = "true" },
+            },
+            Spec = new DeploymentSpecPatchArgs { Replicas = 0 },
+        }, new CustomResourceOptions { Parent = this });
 }
 
 /// <summary>

@@ -19,6 +19,9 @@ public sealed class ScheduledTasksArgs : ResourceArgs
     public required MigrationGate Gate { get; init; }
 
     public required ResourceSettings Resources { get; init; }
+
+    /// <summary>Maintenance: no new run starts (one already running finishes).</summary>
+    public bool Suspended { get; init; }
 }
 
 /// <summary>
@@ -43,7 +46,7 @@ public sealed class ScheduledTasks : ComponentResource
         foreach (var task in args.Tasks)
         {
             var spec = args.Runtime.PodSpec(args.Runtime.Container(task.Name, task.Command, args.Resources), args.Gate, mountsMedia: true);
-            var cronJob = CronJob($"{name}-{task.Name}", $"piefed-{task.Name}", args.Namespace, labels, task.Schedule, spec, this);
+            var cronJob = CronJob($"{name}-{task.Name}", $"piefed-{task.Name}", args.Namespace, labels, task.Schedule, spec, this, args.Suspended);
             names.Add(cronJob.Metadata.Apply(m => m.Name));
         }
 
@@ -54,7 +57,7 @@ public sealed class ScheduledTasks : ComponentResource
     public Output<System.Collections.Immutable.ImmutableArray<string>> CronJobNames { get; }
 
     /// <summary>A CronJob whose runs never overlap and never retry: the next schedule is the retry.</summary>
-    /// <param name="suspend">True for a template that only an operator runs, with <c>kubectl create job --from</c>.</param>
+    /// <param name="suspend">True while the instance is in maintenance, and always for a template that only an operator runs, with <c>kubectl create job --from</c>.</param>
     /// <param name="deadlineSeconds">How long one run may take; by default, until shortly before a wedged run would block the next.</param>
     internal static BatchV1.CronJob CronJob(
         string name, string objectName, Input<string> ns, ImmutableDictionary<string, string> labels, string schedule, PodSpecArgs spec, Resource parent,

@@ -29,6 +29,12 @@ public sealed class WorkloadAutoscalerArgs : ResourceArgs
 
     /// <summary>With KEDA, the Celery queues to scale on instead of CPU; null for a HorizontalPodAutoscaler.</summary>
     public CeleryQueues? Queues { get; init; }
+
+    /// <summary>
+    /// Maintenance: the Deployment stays at 0. A HorizontalPodAutoscaler never scales up from 0 by
+    /// itself; KEDA does (below its minimum, or when a queue fills), so a ScaledObject is paused.
+    /// </summary>
+    public bool Paused { get; init; }
 }
 
 /// <summary>Where Celery's queues wait, as lists named after the queues in the broker's Redis database (kombu's Redis transport).</summary>
@@ -76,6 +82,8 @@ public sealed class WorkloadAutoscaler : ComponentResource
 
         RegisterOutputs();
     }
+
+    public const string KedaPausedReplicasAnnotation = "autoscaling.keda.sh/paused-replicas";
 
     private static MetricSpecArgs Utilization(string resource, int percent)
         => new()
@@ -133,9 +141,17 @@ public sealed class WorkloadAutoscaler : ComponentResource
             return trigger;
         }).ToArray();
 
+        var metadata = new ObjectMetaArgs { Name = args.DeploymentName, Namespace = args.Namespace, Labels = labels };
+        if (args.Paused)
+        {
+            // KEDA scales the target to this count and stops scaling until the annotation is gone
+            // (keda-docs, content/docs/2.19/concepts/scaling-deployments.md, "Pausing autoscaling").
+            metadata.Annotations.Add(KedaPausedReplicasAnnotation, "0");
+        }
+
         new ApiExtensions.CustomResource(name, new KedaArgs("ScaledObject")
         {
-            Metadata = new ObjectMetaArgs { Name = args.DeploymentName, Namespace = args.Namespace, Labels = labels },
+            Metadata = metadata,
             Spec = new Dictionary<string, object>
             {
                 ["scaleTargetRef"] = new Dictionary<string, object> { ["name"] = args.DeploymentName },

@@ -87,6 +87,10 @@ internal static partial class InstanceSettings
     [GeneratedRegex("PASSWORD|PASSWD|SECRET|TOKEN|DSN|CREDENTIAL|PRIVATE_KEY|API_KEY|ACCESS_KEY")]
     private static partial Regex SecretVariableName();
 
+    /// <summary>A file name in the backup volume, never a path; db_init.py checks that the dump exists.</summary>
+    [GeneratedRegex("^[A-Za-z0-9_+-][A-Za-z0-9_+.-]{0,254}$")]
+    private static partial Regex DumpFileName();
+
     [GeneratedRegex("^[0-9]+(\\.[0-9]{1,3})?m?$")]
     private static partial Regex CpuQuantity();
 

@@ -57,6 +57,7 @@ internal static partial class InstanceSettings
         var adoption = new AdoptionSettings(Section<AdoptionArgs>(get, "adoption", errors).Bool("legacyNames", false));
         var spread = ReadSpread(Section<SpreadArgs>(get, "spread", errors), environment);
         var networkPolicy = ReadNetworkPolicy(Section<NetworkPolicyArgs>(get, "networkPolicy", errors), environment, extraEnvironment, errors);
+        var maintenance = ReadMaintenance(Section<MaintenanceArgs>(get, "maintenance", errors), backup);
 
         if (worker.Autoscaling is { Keda: true } && dataServices is DataServicesInExistingSecret)
         {
@@ -72,7 +73,7 @@ internal static partial class InstanceSettings
             ? null
             : new PieFedSettings(
                 environment!.Value, ns!, serverName!, image!, web, worker, migration, backup, notifications, communitySearchRefreshHours, dataServices!, secretKey, extraEnvironment,
-                secretEnvironment, ingress, scheduledTasks, media!, protectData, existingSecret, adoption, spread, networkPolicy, admin!);
+                secretEnvironment, ingress, scheduledTasks, media!, protectData, existingSecret, adoption, spread, networkPolicy, admin!, maintenance);
     }
 
     /// <summary>The settings of a component's inputs; throws, naming every problem, before anything is registered.</summary>
@@ -188,9 +189,32 @@ internal static partial class InstanceSettings
         }
     }
 
+    private static MaintenanceSettings ReadMaintenance(ConfigSection section, BackupSettings backup)
+    {
+        var enabled = section.Bool("enabled", false);
+        var restore = section.String("restore", null, v => v == NewestDump || DumpFileName().IsMatch(v),
+            $"\"{NewestDump}\" (the newest dump this release's image can restore) or a dump's file name in the backup volume, such as \"piefed-20261201T033000Z-at-1a2b3c4d5e6f.dump\"");
+        if (restore is null)
+        {
+            return new MaintenanceSettings(enabled, null);
+        }
+
+        if (!enabled)
+        {
+            section.Error("restore", $"is set while {section.Path}.enabled is false; expected {section.Path}.enabled: true, applied by a `pulumi up` of its own first, so that nothing writes to the database while it is restored.");
+        }
+        else if (!backup.Enabled)
+        {
+            section.Error("restore", $"is set while backups are disabled ({ConfigNamespace}:backup.beforeMigration false and {ConfigNamespace}:backup.schedule \"disabled\"), so there is no backup volume to restore from; expected no restore, or backups enabled.");
+        }
+
+        return new MaintenanceSettings(enabled, new RestoreRequest(restore == NewestDump ? null : restore));
+    }
+
     private static bool IsAllowedNamespace(string value)
         => DnsLabel().IsMatch(value) && !ReservedNamespaces.Contains(value);
 
+    private const string NewestDump = "newest";
     private static readonly string[] PullPolicies = ["IfNotPresent", "Always", "Never"];
     private static readonly string[] ReservedNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"];
 }

@@ -33,7 +33,16 @@ public sealed record PieFedSettings(
     AdoptionSettings Adoption,
     SpreadSettings Spread,
     NetworkPolicySettings? NetworkPolicy,
-    AdminSettings Admin);
+    AdminSettings Admin,
+    MaintenanceSettings Maintenance);
+
+/// <summary>Whether everything that writes is stopped, and what to restore while it is.</summary>
+/// <param name="Restore">Null when nothing is to be restored.</param>
+public sealed record MaintenanceSettings(bool Enabled, RestoreRequest? Restore);
+
+/// <summary>A dump to restore before this release's migration.</summary>
+/// <param name="FileName">A dump's file name in the backup volume; null for the newest one this release's image can restore.</param>
+public sealed record RestoreRequest(string? FileName);
 
 /// <summary>The administrator that the first install creates (upstream's interactive <c>flask init-db</c>).</summary>
 /// <param name="Password">The given password; null when the program generates one, or when it is in the operator's existing Secret.</param>

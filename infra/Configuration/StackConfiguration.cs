@@ -67,6 +67,16 @@ public static class StackConfiguration
                 + $", or {Namespace}:render.allowPlaintextSecrets: true.");
         }
 
+        if (render is not null && settings is { Maintenance.Enabled: true } && (settings.Web.Autoscaling is not null || settings.Worker.Autoscaling is not null))
+        {
+            errors.Add($"{Namespace}:maintenance.enabled is true while {Namespace}:render.directory is set and an autoscaler owns the replicas of web or worker: holding such a Deployment at 0 takes a second manifest of it (a patch), which Flux's kustomize refuses; expected {Namespace}:web.autoscaling.enabled and {Namespace}:worker.autoscaling.enabled false while in maintenance.");
+        }
+
+        if (render is not null && settings?.Maintenance.Restore is not null)
+        {
+            errors.Add($"{Namespace}:maintenance.restore is set while {Namespace}:render.directory is: Flux applies every rendered object at once, so nothing would order the restore before the migration; expected no restore here, and the restore template run by hand (docs/gitops.md, \"Maintenance and restoring\").");
+        }
+
         if (errors.Count > 0)
         {
             throw new InvalidConfigException($"The stack configuration has {errors.Count} problem(s); nothing was deployed", errors);

@@ -112,4 +112,7 @@ public sealed class PieFedInstanceArgs : ResourceArgs
 
     [Input("networkPolicy")]
     public NetworkPolicyArgs? NetworkPolicy { get; set; }
+
+    [Input("maintenance")]
+    public MaintenanceArgs? Maintenance { get; set; }
 }
