@@ -234,6 +234,32 @@ public sealed class MigrationGateWiringTests
         Assert.Equal(newRun, before != after);
     }
 
+    [Theory]
+    [InlineData("prod", "media", "accessMode", "ReadWriteOnce", PersistentVolumeClaimType, "piefed-media")]
+    [InlineData("prod", "media", "storageClass", "fast-nfs", PersistentVolumeClaimType, "piefed-media")]
+    [InlineData("prod", "backup", "storageClass", "fast-ssd", PersistentVolumeClaimType, "piefed-backups")]
+    [InlineData("dev", "bundledServices", "storageSize", "20Gi", StatefulSetType, "piefed-postgres")]
+    [InlineData("dev", "bundledServices", "storageClass", "fast-ssd", StatefulSetType, "piefed-postgres")]
+    public async Task FixedNameObjects_AreReplacedByTheChangesTheManualWarnsOf(string stack, string key, string field, string value, string type, string name)
+    {
+        // docs/operations.md, "What each change does": these objects have fixed names, so a
+        // replacement deletes the old one first; the mocks' rules are pulumi-kubernetes' (diff.go).
+        var config = stack == "dev" ? StackConfig.Dev : StackConfig.Prod.WithField("media", "singleNode", true);
+        var first = await ProgramAsync(config);
+        var changed = await ProgramAsync(config.WithField(key, field, value), mocks: new RecordingMocks(previous: first.State));
+
+        var before = Assert.Single(first.OfType(type), r => r.Name == name).Inputs;
+        var after = Assert.Single(changed.OfType(type), r => r.Name == name).Inputs;
+        Assert.Equal(name, after.Str("metadata.name"));
+        Assert.True(RecordingMocks.Replaces(type, before, after), $"{key}.{field} should replace {name}");
+        Assert.Equal(await ValueAsync<string>(first.Outputs["migrationJobName"]), await ValueAsync<string>(changed.Outputs["migrationJobName"]));
+        if (type == StatefulSetType)
+        {
+            // The claim the StatefulSet made outlives it, and the new one mounts it as it is.
+            Assert.Equal("Retain", after.Str("spec.persistentVolumeClaimRetentionPolicy.whenDeleted"));
+        }
+    }
+
     [Fact]
     public async Task NewReplicaCounts_KeepTheMigrationRun()
     {

@@ -313,10 +313,12 @@ public sealed class DbInitBackupTests : StandInInstanceTest
         await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('written-after-the-backup')");
         var counts = await RowCountsAsync();
 
-        // As the Job's deadline does: every process of the container killed at once, wherever the restore is.
+        // As the Job's deadline does: every process of the container killed at once, once the
+        // restore's transaction has emptied the schema (it holds the dropped tables' locks) and
+        // before it can have committed: the 200,000 rows are still to come.
         await using var restore = Start(Image, "restore");
         await restore.WaitForOutputAsync("restoring ", DbInit.OutputTimeout);
-        await Task.Delay(300);
+        await WaitForTheRestoreToHoldTheDroppedTablesAsync();
         restore.KillAll();
 
         Assert.Equal(counts, await RowCountsAsync());
@@ -357,6 +359,20 @@ public sealed class DbInitBackupTests : StandInInstanceTest
 
         await OutputAssert.ExitsWith(0, restore, DbInit.HardTimeout);
         Assert.Equal(2L, await Database.QueryAsync<long>("SELECT count(*) FROM post_reply"));
+    }
+
+    private async Task WaitForTheRestoreToHoldTheDroppedTablesAsync()
+    {
+        const string transactionHoldsDroppedTables = """
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND l.mode = 'AccessExclusiveLock' AND l.granted
+            """;
+        var deadline = DateTime.UtcNow + DbInit.OutputTimeout;
+        while (await Database.QueryAsync<long>(transactionHoldsDroppedTables) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The restore never emptied the schema.");
+            await Task.Delay(5);
+        }
     }
 
     private ScriptProcess Start(StandInImage image, string? mode = null, int? keep = null, int? sessionsWaitSeconds = null)

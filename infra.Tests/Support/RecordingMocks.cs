@@ -112,14 +112,17 @@ internal sealed class RecordingMocks
     private string AutoName(string type, string name, JsonObject inputs)
     {
         var key = (type, name);
-        var replacedOnChangeOf = ReplacedOnChangeOfIdentity.AddRange(ReplacedOnChangeOf.GetValueOrDefault(type, []));
-        var objectName = _previous.AutoNamed.TryGetValue(key, out var previous)
-            && replacedOnChangeOf.All(path => JsonNode.DeepEquals(At(previous.Inputs, path), At(inputs, path)))
+        var objectName = _previous.AutoNamed.TryGetValue(key, out var previous) && !Replaces(type, previous.Inputs, inputs)
             ? previous.ObjectName
             : $"{name}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
         _autoNamed[key] = new AutoNamedObject(inputs, objectName);
         return objectName;
     }
+
+    /// <summary>Whether the Kubernetes provider replaces an object of this type, rather than update it, for this change of its inputs.</summary>
+    public static bool Replaces(string type, JsonObject before, JsonObject after)
+        => ReplacedOnChangeOfIdentity.AddRange(ReplacedOnChangeOf.GetValueOrDefault(type, []))
+            .Any(path => !JsonNode.DeepEquals(At(before, path), At(after, path)));
 
     private static JsonNode? At(JsonObject inputs, string dottedPath)
         => dottedPath.Split('.').Aggregate((JsonNode?)inputs, (node, key) => node is JsonObject map ? map[key] : null);
