@@ -1,2 +1,5 @@
-// Pulumi's Deployment.TestAsync keeps per-run state that parallel runs would share.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test classes run in parallel: each process test has a PostgreSQL database, a Redis database and a
+// temporary directory of its own, and the mocked Pulumi deployments take turns (MockDeployments).
+// Most of a process test's time is spent waiting on processes, sockets and deadlines, so more tests
+// run at once than there are cores.
+[assembly: CollectionBehavior(MaxParallelThreads = 8)]

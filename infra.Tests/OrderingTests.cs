@@ -145,12 +145,14 @@ public sealed class OrderingTests
         var mocks = new RecordingMocks(args => (args.Type, args.Name) == failing
             ? Task.FromException(new InvalidOperationException($"{failing.Name} never became ready."))
             : Task.CompletedTask);
-        using var _ = PulumiConfigEnvironment.Set(config);
-
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => Pulumi.Deployment.TestWithServiceProviderAsync<ObservedStack>(
-            mocks.Mock.Object,
-            new ObservedStackFactory(resources.Enqueue),
-            new TestOptions { IsPreview = false, StackName = config.StackName, ProjectName = "piefed" }));
+        var error = await MockDeployments.RunAsync(async () =>
+        {
+            using var _ = PulumiConfigEnvironment.Set(config);
+            return await Assert.ThrowsAnyAsync<Exception>(() => Pulumi.Deployment.TestWithServiceProviderAsync<ObservedStack>(
+                mocks.Mock.Object,
+                new ObservedStackFactory(resources.Enqueue),
+                new TestOptions { IsPreview = false, StackName = config.StackName, ProjectName = "piefed" }));
+        });
         Assert.Contains($"{failing.Name} never became ready.", error.Message, StringComparison.Ordinal);
         // The run reports the first error; the other registrations go on until each succeeds or fails.
         var settled = Task.WhenAll(resources.Select(r => OutputUtilities.GetValueAsync(r.Urn)));

@@ -11,7 +11,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// upstream's reads banned_instances), against the real PostgreSQL: a refresh that fails is logged and
 /// the container keeps running, and SIGTERM ends it at once.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
 public sealed class CommunitySearchSidecarTests : StandInInstanceTest
 {

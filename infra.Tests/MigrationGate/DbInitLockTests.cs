@@ -10,7 +10,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// `flask db upgrade` (two concurrent ones collide on alembic_version) and its init-db, which drops
 /// every table and writes a new site key, so a second seed is seen.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
 public sealed class DbInitLockTests : StandInInstanceTest
 {

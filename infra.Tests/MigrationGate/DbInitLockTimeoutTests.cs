@@ -8,7 +8,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// A migration that needs a lock a long transaction holds, run for real: db_init.py exactly as
 /// shipped, the stand-in image's real Alembic, and a session of the test's own holding the table.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
 public sealed class DbInitLockTimeoutTests : StandInInstanceTest
 {

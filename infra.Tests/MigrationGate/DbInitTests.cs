@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.Versioning;
 
 namespace PieFed.Infra.Tests.MigrationGate;
@@ -10,7 +8,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// test in a fresh database. The stand-in's init-db is as destructive as upstream's: a wrong seed
 /// decision deletes rows, and the test sees it.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
 public sealed class DbInitTests : StandInInstanceTest
 {
@@ -182,173 +179,6 @@ public sealed class DbInitTests : StandInInstanceTest
     }
 
     [Fact]
-    public async Task PostgresDownThenUpWithinTheDeadline_Succeeds()
-    {
-        // The forwarder refuses connections like a PostgreSQL still starting, then forwards to the real one.
-        await using var postgres = new TcpForwarder(Database.ServerEndpoint);
-        await using var dbInit = StartDbInit(databaseUrl: Database.SqlAlchemyUrl(port: postgres.Port));
-
-        await dbInit.WaitForOutputCountAsync("not ready", 2, OutputTimeout);
-        postgres.BringUp();
-
-        await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, $"PostgreSQL piefed_test@127.0.0.1:{postgres.Port}/{Database.Name} not ready (attempt 2): connection to server");
-        OutputAssert.Contains(dbInit, "Connection refused");
-        Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
-    }
-
-    [Fact]
-    public async Task PostgresDownPastTheDeadline_FailsWithoutMigrating()
-    {
-        await using var postgres = new TcpForwarder(Database.ServerEndpoint);
-        var clock = Stopwatch.StartNew();
-        // A retry interval longer than the deadline: the wait before the last attempt must be cut short.
-        await using var dbInit = StartDbInit(databaseUrl: Database.SqlAlchemyUrl(port: postgres.Port), dependencyTimeoutSeconds: 1.5, retryIntervalSeconds: 5);
-
-        await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.5), $"Gave up after {clock.Elapsed} instead of waiting 1.5 s. Output:\n{dbInit.Output}");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"Gave up after {clock.Elapsed}, long past the 1.5 s deadline. Output:\n{dbInit.Output}");
-        OutputAssert.Contains(dbInit, "not ready (attempt 1): connection to server");
-        // The last attempt, made at the deadline, still had the time to see the real reason.
-        OutputAssert.Contains(dbInit, $"db-init: FAILED: PostgreSQL piefed_test@127.0.0.1:{postgres.Port}/{Database.Name} was not ready within 1.5 s");
-        OutputAssert.Contains(dbInit, $"last reason: connection to server at \"127.0.0.1\", port {postgres.Port} failed: Connection refused");
-        OutputAssert.DoesNotContain(dbInit, "running the migration");
-    }
-
-    [Fact]
-    public async Task RedisDownThenUpWithinTheDeadline_Succeeds()
-    {
-        // The forwarder refuses connections like a Redis still starting, then forwards to the real one.
-        await using var redis = new TcpForwarder(Redis.ServerEndpoint);
-        await using var dbInit = StartDbInit(redisUrl: Redis.Url(port: redis.Port));
-
-        await dbInit.WaitForOutputCountAsync("not ready", 2, OutputTimeout);
-        redis.BringUp();
-
-        await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, $"Redis 127.0.0.1:{redis.Port}/0 not ready (attempt 2): Error 111 connecting");
-        Assert.Equal(["PieFed"], await Database.QueryColumnAsync("SELECT name FROM site"));
-    }
-
-    [Fact]
-    public async Task RedisDownPastTheDeadline_FailsWithoutMigrating()
-    {
-        await using var redis = new TcpForwarder(Redis.ServerEndpoint);
-        var clock = Stopwatch.StartNew();
-        await using var dbInit = StartDbInit(redisUrl: Redis.Url(port: redis.Port), dependencyTimeoutSeconds: 1.5);
-
-        await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.5), $"Gave up after {clock.Elapsed} instead of waiting 1.5 s. Output:\n{dbInit.Output}");
-        // The last attempt, made at the deadline, still had the time to see the real reason.
-        OutputAssert.Contains(dbInit, $"db-init: FAILED: Redis 127.0.0.1:{redis.Port}/0 was not ready within 1.5 s");
-        OutputAssert.Contains(dbInit, $"last reason: Error 111 connecting to 127.0.0.1:{redis.Port}. Connection refused");
-        OutputAssert.DoesNotContain(dbInit, "running the migration");
-    }
-
-    [Theory]
-    [InlineData("PostgreSQL", "connection to server at \"127.0.0.1\", port {0} failed: timeout expired")]
-    [InlineData("Redis", "Timeout reading from socket")]
-    public async Task DependencyThatAcceptsConnectionsButNeverAnswers_IsGivenUpOnAfterTheDeadline(string dependency, string reasonFormat)
-    {
-        // Each attempt is bounded (5 s), so a hung server cannot eat the whole 6 s deadline in one attempt; the
-        // last attempt, made at the deadline, gets 2 s instead of none (which to libpq would mean forever).
-        await using var hung = new TcpForwarder(dependency == "Redis" ? Redis.ServerEndpoint : Database.ServerEndpoint);
-        hung.BringUpUnresponsive();
-        await using var dbInit = dependency == "Redis"
-            ? StartDbInit(redisUrl: Redis.Url(port: hung.Port), dependencyTimeoutSeconds: 6, retryIntervalSeconds: 2)
-            : StartDbInit(databaseUrl: Database.SqlAlchemyUrl(port: hung.Port), dependencyTimeoutSeconds: 6, retryIntervalSeconds: 2);
-
-        await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        var reason = string.Format(CultureInfo.InvariantCulture, reasonFormat, hung.Port);
-        OutputAssert.Contains(dbInit, $"not ready (attempt 1): {reason}");
-        OutputAssert.Contains(dbInit, $"was not ready within 6 s (DB_INIT_DEPENDENCY_TIMEOUT_SECONDS) after 2 attempts; last reason: {reason}");
-    }
-
-    [Theory]
-    [InlineData("not-the-password-7Qx", "password authentication failed for user \"piefed_test\"")]
-    [InlineData("", "fe_sendauth: no password supplied")]
-    public async Task WrongPostgresPassword_FailsAtOnceWithoutWaitingForTheDeadline(string wrongPassword, string reason)
-    {
-        await using var dbInit = StartDbInit(databaseUrl: Database.SqlAlchemyUrl(password: wrongPassword), dependencyTimeoutSeconds: 600);
-
-        // Well inside the 600 s deadline: a rejected password is not retried.
-        await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, "rejected the credentials");
-        OutputAssert.Contains(dbInit, reason);
-        OutputAssert.Contains(dbInit, "check the user and password in DATABASE_URL");
-        OutputAssert.DoesNotContain(dbInit, "not ready");
-        OutputAssert.DoesNotContain(dbInit, "not-the-password");
-    }
-
-    [Theory]
-    [InlineData("not-the-password-7Qx")]
-    [InlineData("")]
-    public async Task WrongRedisCredentials_FailAtOnceWithoutWaitingForTheDeadline(string password)
-    {
-        await using var dbInit = StartDbInit(redisUrl: Redis.Url(password: password), dependencyTimeoutSeconds: 600);
-
-        await OutputAssert.ExitsWith(1, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, $"db-init: FAILED: Redis 127.0.0.1:{Redis.ServerEndpoint.Port}/0 rejected the credentials");
-        OutputAssert.Contains(dbInit, "check the user and password in CACHE_REDIS_URL");
-        OutputAssert.DoesNotContain(dbInit, "not ready");
-        OutputAssert.DoesNotContain(dbInit, "running the migration");
-    }
-
-    [Fact]
-    public async Task PostgresPasswordWithReservedCharacters_IsUrlDecodedAndNeverPrinted()
-    {
-        var role = "piefed_gate_role_" + Database.Name[^12..];
-        const string password = "p@ss:w/rd?#%&+ é'\"x";
-        await Database.CreateRoleAsync(role, password);
-        await Database.ExecuteAsync($"GRANT ALL ON SCHEMA public TO \"{role}\"");
-        var databaseUrl = Database.SqlAlchemyUrl(username: role, password: password);
-
-        await using var dbInit = StartDbInit(databaseUrl: databaseUrl);
-
-        await OutputAssert.ExitsWith(0, dbInit, HardTimeout);
-        // db-init's own check after seeding read the site row through this role's connection.
-        OutputAssert.Contains(dbInit, $"PostgreSQL {role}@127.0.0.1");
-        OutputAssert.Contains(dbInit, "STANDIN-SEED: inserted the site row");
-        OutputAssert.DoesNotContain(dbInit, password);
-        OutputAssert.DoesNotContain(dbInit, Uri.EscapeDataString(password));
-    }
-
-    [Theory]
-    [InlineData("DATABASE_URL", "", "DATABASE_URL is not set")]
-    [InlineData("DATABASE_URL", "mysql://piefed:secret@db/piefed", "DATABASE_URL must have the form postgresql+psycopg2://")]
-    [InlineData("DATABASE_URL", "postgresql+psycopg2://piefed:se%ZZcret@db/piefed", "DATABASE_URL cannot be parsed: invalid dsn: invalid percent-encoded token: \"***\"")]
-    [InlineData("DATABASE_URL", "postgresql+psycopg2://piefed:secret@db/piefed?bogus=1", "DATABASE_URL cannot be parsed: invalid dsn: invalid URI query parameter: \"bogus\"")]
-    [InlineData("CACHE_REDIS_URL", "", "CACHE_REDIS_URL is not set")]
-    [InlineData("CACHE_REDIS_URL", "memcached://cache:11211", "CACHE_REDIS_URL cannot be parsed")]
-    [InlineData("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", "five", "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS='five' is not a number")]
-    [InlineData("DB_INIT_RETRY_INTERVAL_SECONDS", "0", "DB_INIT_RETRY_INTERVAL_SECONDS must be a positive number")]
-    [InlineData("DB_INIT_DEPENDENCY_TIMEOUT_SECONDS", "inf", "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS must be a positive number")]
-    [InlineData("DB_INIT_BACKUP_KEEP", "0", "DB_INIT_BACKUP_KEEP must be a whole number of at least 1, got '0'")]
-    [InlineData("DB_INIT_BACKUP_KEEP", "seven", "DB_INIT_BACKUP_KEEP must be a whole number of at least 1, got 'seven'")]
-    public async Task Misconfiguration_ExitsTwoNamingTheSetting(string name, string value, string message)
-    {
-        await using var dbInit = StartDbInit(environment: new() { [name] = value });
-
-        await OutputAssert.ExitsWith(2, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, $"db-init: configuration error: {message}");
-        OutputAssert.DoesNotContain(dbInit, "secret");
-        OutputAssert.DoesNotContain(dbInit, "ZZcret");
-    }
-
-    [Theory]
-    [InlineData("rollback", null, "unknown arguments ['rollback']; expected one of migrate, backup, restore, or none for migrate")]
-    [InlineData("backup", null, "DB_INIT_BACKUP_DIRECTORY is not set; backup needs the backup volume")]
-    [InlineData("restore", null, "DB_INIT_BACKUP_DIRECTORY is not set; restore needs the backup volume")]
-    [InlineData("backup", "", "DB_INIT_BACKUP_DIRECTORY is not set; backup needs the backup volume")]
-    public async Task ModeWithoutWhatItNeeds_ExitsTwoNamingIt(string mode, string? backupDirectory, string message)
-    {
-        await using var dbInit = StartDbInit(mode: mode, environment: new() { ["DB_INIT_BACKUP_DIRECTORY"] = backupDirectory });
-
-        await OutputAssert.ExitsWith(2, dbInit, HardTimeout);
-        OutputAssert.Contains(dbInit, $"db-init: configuration error: {message}");
-    }
-
-    [Fact]
     public async Task Sigterm_IsForwardedToTheRunningMigrationAndStopsDbInit()
     {
         // The line is not flushed on purpose: it only shows up before exit if db-init runs flask unbuffered.
@@ -370,15 +200,6 @@ public sealed class DbInitTests : StandInInstanceTest
         OutputAssert.Contains(dbInit, "STANDIN-MIGRATE: received SIGTERM");
         OutputAssert.Contains(dbInit, "db-init: stopped by SIGTERM");
     }
-
-    private ScriptProcess StartDbInit(
-        string? databaseUrl = null,
-        string? redisUrl = null,
-        double dependencyTimeoutSeconds = 30,
-        double retryIntervalSeconds = 0.2,
-        Dictionary<string, string?>? environment = null,
-        string? mode = null)
-        => DbInit.Start(Database, Redis, Image, mode, databaseUrl, redisUrl, null, dependencyTimeoutSeconds, retryIntervalSeconds, environment: environment);
 
     private Task FlaskAsync(params string[] arguments) => DbInit.FlaskAsync(Database, Redis, Image, arguments);
 }

@@ -13,7 +13,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// and Redis. The cluster is stood in for where it cannot exist here: the Secret's keys point at the
 /// test servers and the backup volume's mount path at a temporary directory.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
 public sealed class DeclaredContainersTests : StandInInstanceTest
 {

@@ -13,7 +13,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// copies upstream's behaviour at each of these points: init-db's prompts, its own Redis client,
 /// before_request) against the real PostgreSQL and Redis, with what the program declares.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 [SupportedOSPlatform("linux")]
 public sealed class PieFedRuntimeTests : StandInInstanceTest
 {

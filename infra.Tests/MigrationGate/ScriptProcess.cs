@@ -5,7 +5,8 @@ namespace PieFed.Infra.Tests.MigrationGate;
 
 /// <summary>
 /// One run of a gate script as a real process: the exact text the Pulumi program ships, written to a
-/// temporary file and started with the test interpreter, its stdout and stderr collected line by line.
+/// temporary file and started with the test interpreter, its stdout and stderr collected line by line
+/// as one stream.
 /// </summary>
 public sealed class ScriptProcess : IAsyncDisposable
 {
@@ -69,14 +70,19 @@ public sealed class ScriptProcess : IAsyncDisposable
         var scriptPath = Path.Combine(directory, fileName);
         File.WriteAllText(scriptPath, scriptText, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
 
-        var startInfo = new ProcessStartInfo(Python)
+        // Standard error goes into the same pipe as standard output, as one stream in the order the
+        // script wrote it: read from two pipes, lines written in order could be collected out of it.
+        // exec leaves the interpreter as the process itself, so signals and kills reach it.
+        var startInfo = new ProcessStartInfo("/bin/sh")
         {
             WorkingDirectory = workingDirectory ?? directory,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
-            RedirectStandardError = true,
             UseShellExecute = false,
         };
+        startInfo.ArgumentList.Add("-c");
+        startInfo.ArgumentList.Add("exec \"$0\" \"$@\" 2>&1");
+        startInfo.ArgumentList.Add(Python);
         startInfo.ArgumentList.Add(scriptPath);
         foreach (var argument in arguments)
         {
@@ -95,10 +101,8 @@ public sealed class ScriptProcess : IAsyncDisposable
         var process = new Process { StartInfo = startInfo };
         var run = new ScriptProcess(process, directory);
         process.OutputDataReceived += (_, line) => run.Collect(line.Data);
-        process.ErrorDataReceived += (_, line) => run.Collect(line.Data);
         process.Start();
         process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         try
         {
             process.StandardInput.Write(answers);

@@ -28,6 +28,21 @@ public abstract class StandInInstanceTest : IAsyncLifetime
             await _database.DisposeAsync();
         }
 
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+
         Image.Dispose();
     }
+
+    /// <summary>db_init.py in this test's image, against its database and Redis unless told otherwise.</summary>
+    protected ScriptProcess StartDbInit(
+        string? databaseUrl = null,
+        string? redisUrl = null,
+        double dependencyTimeoutSeconds = 30,
+        double retryIntervalSeconds = 0.2,
+        Dictionary<string, string?>? environment = null,
+        string? mode = null)
+        => DbInit.Start(Database, Redis, Image, mode, databaseUrl, redisUrl, null, dependencyTimeoutSeconds, retryIntervalSeconds, environment: environment);
 }

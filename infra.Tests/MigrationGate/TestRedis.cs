@@ -7,17 +7,32 @@ namespace PieFed.Infra.Tests.MigrationGate;
 
 /// <summary>
 /// The real loopback Redis of the tests (PIEFED_TEST_REDIS_URL). It is never faked: when it cannot be
-/// reached the test fails and says how to start it.
+/// reached the test fails and says how to start it. Each test has a database of its own, leased
+/// for its lifetime and emptied when it is returned, so tests that run at once never read each
+/// other's keys; 0 and 1 stay out of the lease, for the URLs the program itself writes with its
+/// default <c>redis.brokerDb</c> and <c>redis.cacheDb</c>.
 /// </summary>
-public sealed class TestRedis
+public sealed class TestRedis : IAsyncDisposable
 {
+    private const int FirstLeasedDatabase = 2;
+
+    /// <summary>Redis's default <c>databases 16</c>.</summary>
+    private const int DatabaseCount = 16;
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<int> FreeDatabases = new(Enumerable.Range(FirstLeasedDatabase, DatabaseCount - FirstLeasedDatabase));
+    private static readonly SemaphoreSlim Leases = new(DatabaseCount - FirstLeasedDatabase);
+
     private const string DefaultUrl = "redis://:piefed_test@127.0.0.1:6379/0";
     private const string HowToStart = "Start it: redis-server --bind 127.0.0.1 --port 6379 --requirepass piefed_test --daemonize yes; "
         + "or point PIEFED_TEST_REDIS_URL at one (redis://:password@host:port/db).";
 
     private readonly Uri _url;
+    private int? _database;
 
     private TestRedis(Uri url) => _url = url;
+
+    /// <summary>The database this test writes to.</summary>
+    public int Database => _database ?? throw new ObjectDisposedException(nameof(TestRedis));
 
     public IPEndPoint ServerEndpoint => new(IPAddress.Parse(_url.Host), _url.Port);
 
@@ -47,7 +62,23 @@ public sealed class TestRedis
             throw new InvalidOperationException($"The Redis at {redis.ServerEndpoint} answered AUTH and PING with \"{answer}\". {HowToStart}");
         }
 
+        await Leases.WaitAsync();
+        redis._database = FreeDatabases.TryDequeue(out var database) ? database : throw new InvalidOperationException("A lease without a free database.");
         return redis;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_database is not { } database)
+        {
+            return;
+        }
+
+        _database = null;
+        var index = database.ToString(CultureInfo.InvariantCulture);
+        await SendAsync(Command("AUTH", Password) + Command("SELECT", index) + Command("FLUSHDB"), 3);
+        FreeDatabases.Enqueue(database);
+        Leases.Release();
     }
 
     /// <summary>CACHE_REDIS_URL as the Pulumi program writes it (the password as it is), optionally through another port or with another password.</summary>
@@ -55,7 +86,7 @@ public sealed class TestRedis
     {
         var userInfo = password ?? Password;
         var credentials = userInfo.Length == 0 ? "" : $":{userInfo}@";
-        return string.Create(CultureInfo.InvariantCulture, $"redis://{credentials}{_url.Host}:{port ?? _url.Port}{_url.AbsolutePath}");
+        return string.Create(CultureInfo.InvariantCulture, $"redis://{credentials}{_url.Host}:{port ?? _url.Port}/{Database}");
     }
 
     /// <summary>Lets the default user also log in with <paramref name="password"/> until disposed (Redis ACLs keep several passwords per user).</summary>

@@ -11,7 +11,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// a real API server cannot run here, so the stand-in serves its endpoints over HTTPS on loopback with
 /// a ServiceAccount directory (token, ca.crt, namespace) of its own.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 public sealed class WaitForMigrationsTests
 {
     // Below the 120 s watches most tests open: a pod released in time was released by the watch event.
@@ -23,9 +22,11 @@ public sealed class WaitForMigrationsTests
     {
         await using var api = await StandInKubernetesApi.StartAsync();
         api.SetJob(api.CompleteJob());
-        var clock = Stopwatch.StartNew();
 
         await using var waiter = StartWaiter(api, timeoutSeconds: null);
+        // Counted from the script's first line: Python's start is not the waiter's to answer for.
+        await waiter.WaitForOutputAsync("waiting up to 600 s", EventTimeout);
+        var clock = Stopwatch.StartNew();
 
         await OutputAssert.ExitsWith(0, waiter, HardTimeout);
         OutputAssert.Contains(waiter, $"waiting up to 600 s for Job {api.Namespace}/{api.JobName} via 127.0.0.1:{api.Port}");
@@ -398,10 +399,11 @@ public sealed class WaitForMigrationsTests
     {
         await using var api = await StandInKubernetesApi.StartAsync();
         api.Fail($"/jobs/{api.JobName}", int.MaxValue, 503, """{"kind":"Status","message":"etcd cluster is unavailable","code":503}""");
-        var clock = Stopwatch.StartNew();
-
         // Retries after 0.5 s and 1 s; the next, 2 s, would end past the 1.6 s deadline and is cut short.
         await using var waiter = StartWaiter(api, timeoutSeconds: 1.6);
+        // Counted from the script's first line, which it writes as it sets its deadline.
+        await waiter.WaitForOutputAsync("waiting up to 1.6 s", EventTimeout);
+        var clock = Stopwatch.StartNew();
 
         await OutputAssert.ExitsWith(1, waiter, HardTimeout);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Gave up after {clock.Elapsed}, long past the 1.6 s deadline. Output:\n{waiter.Output}");

@@ -10,7 +10,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// API server that grants the ServiceAccount that Role's rules, as taken from the mocked stack, and
 /// refuses every other request as RBAC would.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 public sealed class WaiterRoleTests
 {
     private const string FailedMigrationLog = "migration crashed: relation \"post\" already exists";

@@ -9,7 +9,6 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// (unshare, as root) where PID 1 stands in for celery's main process, the way the container runs it.
 /// No network namespace has a route anywhere: a broker outage cannot reach the probe.
 /// </summary>
-[Collection(MigrationGateProcesses.Name)]
 public sealed class WorkerLivenessProbeTests
 {
     [Fact]

@@ -27,11 +27,11 @@ public sealed class ConstructTests
         var mocks = new RecordingMocks(previous: previous);
         ConstructResponse? response = null;
         Exception? error = null;
-        var resources = await Pulumi.Deployment.TestAsync(mocks.Mock.Object, new TestOptions { IsPreview = isPreview, StackName = "test", ProjectName = "piefed" }, async () =>
+        var resources = await MockDeployments.RunAsync(() => Pulumi.Deployment.TestAsync(mocks.Mock.Object, new TestOptions { IsPreview = isPreview, StackName = "test", ProjectName = "piefed" }, async () =>
         {
             var request = new ConstructRequest(ComponentType, PieFedProgram.InstanceName, inputs, new ComponentResourceOptions());
             error = await Record.ExceptionAsync(async () => response = await PieFedPackage.Provider().Construct(request, CancellationToken.None));
-        });
+        }));
         return new Constructed(response, error, resources, mocks.Registrations);
     }
 

@@ -38,11 +38,11 @@ public sealed partial class ExampleTests
 
         var mocks = new RecordingMocks();
         Exception? error = null;
-        await Pulumi.Deployment.TestAsync(mocks.Mock.Object, new TestOptions { IsPreview = true, StackName = "dev", ProjectName = "piefed-yaml" }, async () =>
+        await MockDeployments.RunAsync(() => Pulumi.Deployment.TestAsync(mocks.Mock.Object, new TestOptions { IsPreview = true, StackName = "dev", ProjectName = "piefed-yaml" }, async () =>
         {
             var request = new ConstructRequest("piefed:index:PieFedInstance", "piefed", map, new Pulumi.ComponentResourceOptions());
             error = await Record.ExceptionAsync(() => PieFedPackage.Provider().Construct(request, CancellationToken.None));
-        });
+        }));
 
         Assert.Null(error);
         Assert.Equal(["notifications", "web", "worker"], mocks.Registrations.Where(r => r.Type == StackRun.DeploymentType).Select(d => d.Inputs.Str("metadata.labels['app.kubernetes.io/component']")).Order(StringComparer.Ordinal));

@@ -29,15 +29,34 @@ internal sealed record StackRun(
     public const string CronJobType = "kubernetes:batch/v1:CronJob";
     public const string NetworkPolicyType = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
-    /// <summary>Runs <see cref="PieFedProgram.Run"/>, the body of Program.cs, with this configuration.</summary>
+    /// <summary>
+    /// Runs <see cref="PieFedProgram.Run"/>, the body of Program.cs, with this configuration. A first
+    /// update with the plain mocks gives the same registrations every time, so it runs once per
+    /// configuration and the tests that only read it share it, each with its own copy of the inputs.
+    /// </summary>
     public static async Task<StackRun> ProgramAsync(StackConfig config, bool isPreview = false, RecordingMocks? mocks = null)
     {
-        mocks ??= new RecordingMocks();
-        using var _ = PulumiConfigEnvironment.Set(config);
-        var (resources, outputs) = await Pulumi.Deployment.TestAsync(
-            mocks.Mock.Object,
-            new TestOptions { IsPreview = isPreview, StackName = config.StackName, ProjectName = "piefed" },
-            PieFedProgram.Run);
+        if (isPreview || mocks is not null)
+        {
+            return await RunProgramAsync(config, isPreview, mocks ?? new RecordingMocks());
+        }
+
+        var shared = await FirstUpdates.GetOrAdd($"{config.StackName}\n{config.ToPulumiConfigJson()}", _ => new Lazy<Task<StackRun>>(() => RunProgramAsync(config, isPreview: false, new RecordingMocks()))).Value;
+        return shared with { Registrations = [.. shared.Registrations.Select(r => r with { Inputs = (JsonObject)r.Inputs.DeepClone() })] };
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<StackRun>>> FirstUpdates = new();
+
+    private static async Task<StackRun> RunProgramAsync(StackConfig config, bool isPreview, RecordingMocks mocks)
+    {
+        var (resources, outputs) = await MockDeployments.RunAsync(async () =>
+        {
+            using var _ = PulumiConfigEnvironment.Set(config);
+            return await Pulumi.Deployment.TestAsync(
+                mocks.Mock.Object,
+                new TestOptions { IsPreview = isPreview, StackName = config.StackName, ProjectName = "piefed" },
+                PieFedProgram.Run);
+        });
         return new StackRun(resources, outputs, mocks.Registrations, mocks.State);
     }
 
@@ -48,21 +67,24 @@ internal sealed record StackRun(
     /// </summary>
     public static async Task ObserveOptionsAsync(StackConfig config, Action<ResourceTransformationArgs> observe)
     {
-        using var _ = PulumiConfigEnvironment.Set(config);
-        await Pulumi.Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
+        await MockDeployments.RunAsync(async () =>
         {
-            var options = new ComponentResourceOptions
+            using var _ = PulumiConfigEnvironment.Set(config);
+            await Pulumi.Deployment.TestAsync(new RecordingMocks().Mock.Object, new TestOptions { IsPreview = false, StackName = config.StackName }, () =>
             {
-                ResourceTransformations =
+                var options = new ComponentResourceOptions
                 {
-                    args =>
+                    ResourceTransformations =
                     {
-                        observe(args);
-                        return null;
+                        args =>
+                        {
+                            observe(args);
+                            return null;
+                        },
                     },
-                },
-            };
-            new PieFedInstance(PieFedProgram.InstanceName, StackConfiguration.Read().Instance, options);
+                };
+                new PieFedInstance(PieFedProgram.InstanceName, StackConfiguration.Read().Instance, options);
+            });
         });
     }
 
