@@ -198,6 +198,10 @@ public sealed class ConfigurationTests
             ["piefed:networkPolicy.apiServerCidrs: \"10.0.0.1/32\" is not allowed", "expected a list, each item a CIDR"]),
         ["mail port not a port"] = (() => StackConfig.Prod.WithField("env", "MAIL_SERVER", "smtp.example.org").WithField("env", "MAIL_PORT", "smtp"),
             ["piefed:env.MAIL_PORT: \"smtp\" is not allowed", "a whole number from 1 to 65535"]),
+        ["database password in plaintext"] = (() => StackConfig.Prod.WithPlaintext("databasePassword", "hunter2-plain"),
+            ["piefed:databasePassword is stored in plaintext in the stack's configuration file", "expected it encrypted: `pulumi config set --secret piefed:databasePassword`"]),
+        ["admin password in plaintext"] = (() => StackConfig.Dev.WithPlaintext("adminPassword", "hunter2-plain"),
+            ["piefed:adminPassword is stored in plaintext", "`pulumi config set --secret piefed:adminPassword`"]),
         ["restore outside maintenance"] = (() => StackConfig.Prod.WithField("maintenance", "restore", "newest"),
             ["piefed:maintenance.restore: is set while piefed:maintenance.enabled is false", "expected piefed:maintenance.enabled: true, applied by a `pulumi up` of its own first"]),
         ["restore without a backup volume"] = (() => StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest")

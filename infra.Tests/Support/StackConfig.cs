@@ -21,6 +21,9 @@ internal sealed class StackConfig
 
     private readonly ImmutableDictionary<string, JsonNode?> _values;
 
+    /// <summary>Credentials set without --secret, as an operator might by mistake.</summary>
+    private ImmutableHashSet<string> _plaintext = [];
+
     private StackConfig(ImmutableDictionary<string, JsonNode?> values) => _values = values;
 
     public string StackName { get; private init; } = "test";
@@ -64,12 +67,32 @@ internal sealed class StackConfig
 
     private const string KubernetesPrefix = StackConfiguration.KubernetesConfigNamespace + ":";
 
-    /// <summary>Sets (or, with null, removes) a top-level <c>piefed:</c> key, or a <c>kubernetes:</c> key by its full name.</summary>
+    /// <summary>
+    /// Sets (or, with null, removes) a top-level <c>piefed:</c> key, or a <c>kubernetes:</c> key by its
+    /// full name. A credential is stored encrypted, as <c>pulumi config set --secret</c> stores it.
+    /// </summary>
     public StackConfig With(string key, object? value)
         => new(value is null ? _values.Remove(key) : _values.SetItem(key, JsonSerializer.SerializeToNode(value)))
         {
             StackName = StackName,
+            _plaintext = _plaintext.Remove(key),
         };
+
+    /// <summary>Sets a credential as <c>pulumi config set</c> without <c>--secret</c> would: in plaintext.</summary>
+    public StackConfig WithPlaintext(string key, string value)
+    {
+        var config = With(key, value);
+        config._plaintext = _plaintext.Add(key);
+        return config;
+    }
+
+    /// <summary>The keys the CLI lists as stored encrypted (PULUMI_CONFIG_SECRET_KEYS): every credential set, unless set in plaintext.</summary>
+    public string ToEncryptedKeysJson()
+    {
+        var secretFields = InputShape.Of(typeof(PieFedInstanceArgs)).Where(f => f.IsSecret).Select(f => f.Name);
+        var encrypted = secretFields.Where(k => _values.ContainsKey(k) && !_plaintext.Contains(k)).Select(k => $"{InstanceSettings.ConfigNamespace}:{k}");
+        return new JsonArray([.. encrypted.Order(StringComparer.Ordinal).Select(k => JsonValue.Create(k))]).ToJsonString();
+    }
 
     /// <summary>Sets (or, with null, removes) a field inside a structured key, e.g. ("image", "tag", "latest").</summary>
     public StackConfig WithField(string key, string dottedPath, object? value)
@@ -99,7 +122,7 @@ internal sealed class StackConfig
             parent[parts[^1]] = JsonSerializer.SerializeToNode(value);
         }
 
-        return new StackConfig(_values.SetItem(key, root)) { StackName = StackName };
+        return new StackConfig(_values.SetItem(key, root)) { StackName = StackName, _plaintext = _plaintext };
     }
 
     /// <summary>The settings the program reads from this configuration.</summary>

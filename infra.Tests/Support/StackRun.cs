@@ -41,7 +41,7 @@ internal sealed record StackRun(
             return await RunProgramAsync(config, isPreview, mocks ?? new RecordingMocks());
         }
 
-        var shared = await FirstUpdates.GetOrAdd($"{config.StackName}\n{config.ToPulumiConfigJson()}", _ => new Lazy<Task<StackRun>>(() => RunProgramAsync(config, isPreview: false, new RecordingMocks()))).Value;
+        var shared = await FirstUpdates.GetOrAdd($"{config.StackName}\n{config.ToPulumiConfigJson()}\n{config.ToEncryptedKeysJson()}", _ => new Lazy<Task<StackRun>>(() => RunProgramAsync(config, isPreview: false, new RecordingMocks()))).Value;
         return shared with { Registrations = [.. shared.Registrations.Select(r => r with { Inputs = (JsonObject)r.Inputs.DeepClone() })] };
     }
 
@@ -103,18 +103,26 @@ internal sealed record StackRun(
     public static async Task<T> ValueAsync<T>(object? output) => await Pulumi.Utilities.OutputUtilities.GetValueAsync((Output<T>)output!);
 }
 
-/// <summary>Pulumi reads configuration from the environment when a deployment starts.</summary>
+/// <summary>Pulumi reads configuration from the environment when a deployment starts, as the language host sets it.</summary>
 internal sealed class PulumiConfigEnvironment : IDisposable
 {
     private const string Variable = "PULUMI_CONFIG";
     private readonly string? _previous = Environment.GetEnvironmentVariable(Variable);
+    private readonly string? _previousEncrypted = Environment.GetEnvironmentVariable(StackConfiguration.EncryptedKeysVariable);
 
     private PulumiConfigEnvironment(StackConfig config)
-        => Environment.SetEnvironmentVariable(Variable, config.ToPulumiConfigJson());
+    {
+        Environment.SetEnvironmentVariable(Variable, config.ToPulumiConfigJson());
+        Environment.SetEnvironmentVariable(StackConfiguration.EncryptedKeysVariable, config.ToEncryptedKeysJson());
+    }
 
     public static PulumiConfigEnvironment Set(StackConfig config) => new(config);
 
-    public void Dispose() => Environment.SetEnvironmentVariable(Variable, _previous);
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(Variable, _previous);
+        Environment.SetEnvironmentVariable(StackConfiguration.EncryptedKeysVariable, _previousEncrypted);
+    }
 }
 
 internal static class JsonPaths

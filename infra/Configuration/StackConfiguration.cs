@@ -30,18 +30,33 @@ public static class StackConfiguration
     private const string UpsertField = "upsertExistingObjects";
     private static readonly string[] RenderFields = ["directory", "allowPlaintextSecrets"];
 
+    /// <summary>
+    /// The keys whose values the stack stores encrypted, as the .NET language host hands them to the
+    /// program (pulumi-dotnet v3.112.1, pulumi-language-dotnet/main.go, <c>constructEnv</c>: a JSON
+    /// list, "[]" when there are none); null when the program was not started by it.
+    /// </summary>
+    public const string EncryptedKeysVariable = "PULUMI_CONFIG_SECRET_KEYS";
+
     /// <summary>Reads the stack's configuration from Pulumi: secret keys through its secret API.</summary>
     public static StackSettings Read()
     {
         var config = new Config(Namespace);
         var kubernetes = new Config(KubernetesConfigNamespace);
-        return Read(config.Get, key => Reveal(config.GetSecret(key)), key => key == "kubeconfig" ? Reveal(kubernetes.GetSecret(key)) : kubernetes.Get(key));
+        var encrypted = Environment.GetEnvironmentVariable(EncryptedKeysVariable) is { } list
+            ? JsonNode.Parse(list)!.AsArray().Select(k => k!.GetValue<string>()).ToHashSet(StringComparer.Ordinal)
+            : null;
+        return Read(
+            config.Get,
+            key => Reveal(config.GetSecret(key)),
+            key => key == "kubeconfig" ? Reveal(kubernetes.GetSecret(key)) : kubernetes.Get(key),
+            encrypted is null ? null : key => encrypted.Contains($"{Namespace}:{key}"));
     }
 
     /// <param name="get">The raw value of <c>piefed:&lt;key&gt;</c>, or null when the key is unset.</param>
     /// <param name="getSecret">The same for the keys that hold secrets; by default <paramref name="get"/>.</param>
     /// <param name="getKubernetes">The raw value of <c>kubernetes:&lt;key&gt;</c>; by default every key is unset.</param>
-    public static StackSettings Read(Func<string, string?> get, Func<string, string?>? getSecret = null, Func<string, string?>? getKubernetes = null)
+    /// <param name="isEncrypted">Whether the stack stores <c>piefed:&lt;key&gt;</c> encrypted; null when that is not known, and not checked.</param>
+    public static StackSettings Read(Func<string, string?> get, Func<string, string?>? getSecret = null, Func<string, string?>? getKubernetes = null, Func<string, bool>? isEncrypted = null)
     {
         ArgumentNullException.ThrowIfNull(get);
         getSecret ??= get;
@@ -54,6 +69,17 @@ public static class StackConfiguration
         var inputs = new InstanceInputs(Input, key => Secret(key, Input));
 
         var settings = InstanceSettings.Read(inputs, errors);
+        if (isEncrypted is not null)
+        {
+            // The project file cannot ask the CLI to refuse these in plaintext: a key it declares
+            // secret must be set in every stack (pulumi/pulumi pkg/workspace/config.go, mergeConfig),
+            // and each of these is needed by some stacks only.
+            foreach (var credential in fields.Values.Where(f => f.Type == typeof(Input<string>) && getSecret(f.Name) is not null && !isEncrypted(f.Name)))
+            {
+                errors.Add($"{Namespace}:{credential.Name} is stored in plaintext in the stack's configuration file, where whoever reads the repository reads it; expected it encrypted: `pulumi config set --secret {Namespace}:{credential.Name}`.");
+            }
+        }
+
         var render = ReadRender(ConfigSection.Parse($"{Namespace}:render", get("render"), RenderFields, errors));
         var (context, kubeconfig) = ReadCluster(getKubernetes, get("environment") == "production", render, errors);
         if (render is { AllowPlaintextSecrets: false } && settings is not null
