@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PieFed.Infra.Package;
@@ -12,7 +13,8 @@ namespace PieFed.Infra.Tests.Package;
 /// The examples for users of other languages. Without a Pulumi CLI here, the YAML program's
 /// resource is constructed through the provider with exactly its properties (the closest stand-in
 /// for Pulumi YAML, which sends them to Construct as they are), and the TypeScript program, whose
-/// SDK the CLI generates, is checked against the schema that SDK is generated from.
+/// SDK the CLI generates, is type-checked by the TypeScript compiler against declarations derived
+/// from the schema that SDK is generated from (<see cref="TypeScriptDeclarations"/>).
 /// </summary>
 public sealed partial class ExampleTests
 {
@@ -60,22 +62,111 @@ public sealed partial class ExampleTests
         Assert.Equal("../../provider", At(program, "packages", "piefed").ToString());
     }
 
-    [Fact]
-    public async Task TheTypeScriptExampleUsesOnlyTheSchemasInputsAndOutputs()
-    {
-        var source = await File.ReadAllTextAsync(Example("typescript", "index.ts"));
-        var schema = await SchemaTests.ServedSchemaJsonAsync();
-        var inputNames = SchemaTests.Component(schema)["inputProperties"]!.AsObject().Select(p => p.Key)
-            .Concat(schema["types"]!.AsObject().SelectMany(t => t.Value!["properties"]!.AsObject().Select(p => p.Key)))
-            .ToHashSet(StringComparer.Ordinal);
-        var arguments = source[source.IndexOf("new piefed.PieFedInstance(", StringComparison.Ordinal)..source.IndexOf("});", StringComparison.Ordinal)];
-        // Upper-case names are the keys of maps (environment variables), not inputs.
-        var used = PropertyName().Matches(arguments).Select(m => m.Groups["name"].Value).Where(n => !char.IsUpper(n[0])).ToArray();
+    /// <summary>Mistakes a TypeScript user could make in the example, each with the compiler's complaint: (what is right, what is wrong, the error).</summary>
+    private static readonly (string Correct, string Wrong, string Error)[] Mistakes =
+    [
+        ("replicas: production ? 2 : 1,", "gunicornWorker: 2,", "'gunicornWorker' does not exist in type 'WebArgs'"),
+        ("tag: \"v1.7.7\",", "tag: 177,", "Type 'number' is not assignable to type 'string'"),
+        ("    image: {\n        tag: \"v1.7.7\",\n    },", "    tag: \"v1.7.7\",", "'tag' does not exist in type 'PieFedInstanceArgs'"),
+        ("instance.migrationJobName", "instance.migrationJob", "Property 'migrationJob' does not exist on type 'PieFedInstance'"),
+    ];
 
-        Assert.Contains("environment", used);
-        Assert.Contains("databasePassword", used);
-        Assert.Empty(used.Except(inputNames));
-        Assert.Empty(InstanceOutput().Matches(source).Select(m => m.Groups["output"].Value).Except(await SchemaOutputsAsync()));
+    /// <summary>One compiler run over the example and each mistaken copy of it, each its own module.</summary>
+    private static readonly Lazy<Task<string>> Compiled = new(CompileExampleAndMistakesAsync);
+
+    public static TheoryData<int> MistakeNumbers => [.. Enumerable.Range(0, Mistakes.Length)];
+
+    [Fact]
+    public async Task TheTypeScriptExample_TypeChecksAgainstTheSchemasDeclarations()
+    {
+        var output = await Compiled.Value;
+
+        // Every complaint is about a mistaken copy (so the compiler ran, and found the example itself sound).
+        Assert.NotEmpty(Diagnostics(output));
+        Assert.All(Diagnostics(output), d => Assert.StartsWith("mistake-", d, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(MistakeNumbers))]
+    public async Task TheTypeCheck_RefusesAMisspeltField_AWrongType_AWrongNestingAndAnUnknownOutput(int mistake)
+    {
+        var output = await Compiled.Value;
+
+        Assert.Contains(Diagnostics(output), d => d.StartsWith($"mistake-{mistake}.ts(", StringComparison.Ordinal) && d.Contains(Mistakes[mistake].Error, StringComparison.Ordinal));
+    }
+
+    /// <summary>tsc's diagnostics, each a line naming its file and the indented lines that explain it.</summary>
+    private static List<string> Diagnostics(string output)
+    {
+        var diagnostics = new List<string>();
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (char.IsWhiteSpace(line[0]) && diagnostics.Count > 0)
+            {
+                diagnostics[^1] += "\n" + line;
+            }
+            else
+            {
+                diagnostics.Add(line);
+            }
+        }
+
+        return diagnostics;
+    }
+
+    /// <summary>
+    /// Runs the TypeScript compiler with the example's own compiler options, against the package's
+    /// declarations derived from the served schema and the @pulumi/pulumi and typescript that
+    /// infra.Tests/TypeScript installs (`npm ci` there; .ci/run does it).
+    /// </summary>
+    private static async Task<string> CompileExampleAndMistakesAsync()
+    {
+        var tools = Path.Combine(Repository.Root(), "infra.Tests", "TypeScript", "node_modules");
+        var compiler = Path.Combine(tools, "typescript", "bin", "tsc");
+        Assert.True(File.Exists(compiler), $"{compiler} is missing: run `npm ci --prefix infra.Tests/TypeScript` (.ci/run does).");
+
+        var directory = Directory.CreateTempSubdirectory("piefed-ts-example-").FullName;
+        try
+        {
+            var source = await File.ReadAllTextAsync(Example("typescript", "index.ts"));
+            var files = new List<string> { "index.ts" };
+            await File.WriteAllTextAsync(Path.Combine(directory, "index.ts"), source);
+            foreach (var (mistake, number) in Mistakes.Select((m, i) => (m, i)))
+            {
+                Assert.Contains(mistake.Correct, source, StringComparison.Ordinal);
+                files.Add($"mistake-{number}.ts");
+                await File.WriteAllTextAsync(Path.Combine(directory, files[^1]), source.Replace(mistake.Correct, mistake.Wrong, StringComparison.Ordinal));
+            }
+
+            Directory.CreateDirectory(Path.Combine(directory, "piefed"));
+            await File.WriteAllTextAsync(Path.Combine(directory, "piefed", "index.d.ts"), TypeScriptDeclarations.From(await SchemaTests.ServedSchemaJsonAsync()));
+            var tsconfig = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Example("typescript", "tsconfig.json")))!.AsObject();
+            var options = tsconfig["compilerOptions"]!.AsObject();
+            options["noEmit"] = true;
+            options["baseUrl"] = ".";
+            options["paths"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["@pulumi/pulumi"] = new System.Text.Json.Nodes.JsonArray(Path.Combine(tools, "@pulumi", "pulumi")),
+                ["@pulumi/piefed"] = new System.Text.Json.Nodes.JsonArray("./piefed"),
+            };
+            options["typeRoots"] = new System.Text.Json.Nodes.JsonArray(Path.Combine(tools, "@types"));
+            tsconfig["files"] = new System.Text.Json.Nodes.JsonArray([.. files.Select(f => System.Text.Json.Nodes.JsonValue.Create(f))]);
+            await File.WriteAllTextAsync(Path.Combine(directory, "tsconfig.json"), tsconfig.ToJsonString());
+
+            using var tsc = Process.Start(new ProcessStartInfo("node", [compiler, "--project", "tsconfig.json", "--pretty", "false"])
+            {
+                WorkingDirectory = directory,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            var output = await tsc.StandardOutput.ReadToEndAsync() + await tsc.StandardError.ReadToEndAsync();
+            await tsc.WaitForExitAsync();
+            return output;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
@@ -88,6 +179,11 @@ public sealed partial class ExampleTests
 
         Assert.Equal("file:sdks/piefed", dependencies["@pulumi/piefed"]);
         Assert.All(dependencies.Where(d => d.Key != "@pulumi/piefed"), d => Assert.Matches(@"^\d+\.\d+\.\d+$", d.Value));
+        // The type check compiles with exactly the versions the example pins.
+        using var checker = JsonDocument.Parse(File.ReadAllText(Path.Combine(Repository.Root(), "infra.Tests", "TypeScript", "package.json")));
+        Assert.Equal(
+            dependencies.Where(d => d.Key != "@pulumi/piefed").OrderBy(d => d.Key, StringComparer.Ordinal),
+            checker.RootElement.GetProperty("devDependencies").EnumerateObject().Select(d => KeyValuePair.Create(d.Name, d.Value.GetString()!)).OrderBy(d => d.Key, StringComparer.Ordinal));
         Assert.Equal("../../provider", At(LoadYaml(Example("typescript", "Pulumi.yaml")), "packages", "piefed").ToString());
     }
 
@@ -96,10 +192,4 @@ public sealed partial class ExampleTests
 
     [GeneratedRegex(@"^\$\{piefed\.(?<output>\w+)\}$")]
     private static partial Regex OutputReference();
-
-    [GeneratedRegex(@"(?<name>\w+):\s")]
-    private static partial Regex PropertyName();
-
-    [GeneratedRegex(@"instance\.(?<output>\w+)")]
-    private static partial Regex InstanceOutput();
 }
