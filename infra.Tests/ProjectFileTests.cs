@@ -1,4 +1,5 @@
 using PieFed.Infra.Configuration;
+using PieFed.Infra.Tests.Package;
 using PieFed.Infra.Tests.Support;
 using YamlDotNet.RepresentationModel;
 
@@ -27,14 +28,16 @@ public sealed class ProjectFileTests
 
     [Theory]
     [MemberData(nameof(DeclaredKeys))]
-    public void EveryDeclaredKey_IsAnInputOfTheTypeTheCliChecksAndSaysWhatItIs(string key)
+    public async Task EveryDeclaredKey_IsAnInputOfTheTypeTheCliChecksAndSaysWhatItIs(string key)
     {
         var declaration = Declarations(Project, "config")[key];
         var input = Assert.Contains(key, Inputs);
 
         // The CLI type-checks only a declared type, and knows no objects: a structured input has none.
         Assert.Equal(input.Type == typeof(string) ? "string" : null, Scalar(declaration, "type"));
-        Assert.True(Scalar(declaration, "description") is { Length: > 40 }, $"{key} needs a description");
+        // The CLI shows the same text as every SDK's doc comment: README.md's row, through the package's schema.
+        var schemaDescription = (string?)(await SchemaTests.ServedSchemaJsonAsync())["resources"]!["piefed:index:PieFedInstance"]!["inputProperties"]![input.Name]!["description"];
+        Assert.Equal(schemaDescription, Scalar(declaration, "description"));
         Assert.Null(Scalar(declaration, "secret"));
     }
 

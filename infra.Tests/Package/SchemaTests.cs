@@ -21,6 +21,24 @@ public sealed class SchemaTests
     internal static JsonObject Component(JsonObject schema) => schema["resources"]!["piefed:index:PieFedInstance"]!.AsObject();
 
     [Fact]
+    public async Task EveryInputNestedFieldAndOutput_IsDescribedInTheSchemaByItsRowOfTheReadme()
+    {
+        var schema = await ServedSchemaJsonAsync();
+        var component = Component(schema);
+        var properties = component["inputProperties"]!.AsObject().Concat(component["properties"]!.AsObject())
+            .Concat(schema["types"]!.AsObject().SelectMany(t => t.Value!["properties"]!.AsObject()));
+
+        Assert.Empty(properties.Where(p => p.Value!["description"] is null).Select(p => p.Key));
+        // The text is the README's own, read here from the file an operator reads.
+        var readme = await File.ReadAllLinesAsync(Path.Combine(Repository.Root(), "README.md"));
+        string Row(string section, string key) => readme.SkipWhile(l => l != section).TakeWhile(l => l == section || !l.StartsWith("## ", StringComparison.Ordinal))
+            .Single(l => l.StartsWith($"| `{key}` |", StringComparison.Ordinal)).Split(" | ")[^1].TrimEnd(' ', '|');
+        Assert.StartsWith(Row("## Configuration reference", "migration.backoffLimit"), (string?)schema["types"]!["piefed:index:Migration"]!["properties"]!["backoffLimit"]!["description"], StringComparison.Ordinal);
+        Assert.StartsWith(Row("## Configuration reference", "maintenance.restore"), (string?)schema["types"]!["piefed:index:Maintenance"]!["properties"]!["restore"]!["description"], StringComparison.Ordinal);
+        Assert.Equal(Row("## Stack outputs", "adminPassword"), (string?)component["properties"]!["adminPassword"]!["description"]);
+    }
+
+    [Fact]
     public async Task TheCheckedInSchemaIsTheOneTheProviderServes()
     {
         var served = await ServedSchemaAsync() + "\n";

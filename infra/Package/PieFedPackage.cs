@@ -1,5 +1,7 @@
 using System.Reflection;
 using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Pulumi.Experimental;
 using Pulumi.Experimental.Provider;
 
@@ -40,6 +42,52 @@ public static class PieFedPackage
 
     private sealed class PieFedProvider() : ComponentProvider(typeof(PieFedInstance).Assembly, Metadata, [typeof(PieFedInstance)])
     {
+        /// <summary>
+        /// The SDK infers the schema's shape (pulumi-dotnet v3.112.1, ComponentAnalyzer) but has no
+        /// descriptions: each input, nested field and output gets its row of README.md, so that the
+        /// SDKs generated from it document them.
+        /// </summary>
+        public override async Task<GetSchemaResponse> GetSchema(GetSchemaRequest request, CancellationToken ct)
+        {
+            var inferred = await base.GetSchema(request, ct);
+            var schema = JsonNode.Parse(inferred.Schema ?? throw new InvalidOperationException("The SDK inferred no schema."))!.AsObject();
+            var component = schema["resources"]![$"{Name}:index:{nameof(PieFedInstance)}"]!.AsObject();
+            var types = schema["types"]!.AsObject();
+            var described = new HashSet<string>(StringComparer.Ordinal);
+            Describe(component["inputProperties"]!.AsObject(), "", types, described);
+            foreach (var (name, output) in component["properties"]!.AsObject())
+            {
+                Describe(output!.AsObject(), ConfigurationReference.Outputs.GetValueOrDefault(name));
+            }
+
+            return new GetSchemaResponse { Schema = schema.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) };
+        }
+
+        private static void Describe(JsonObject properties, string prefix, JsonObject types, HashSet<string> described)
+        {
+            foreach (var (name, property) in properties)
+            {
+                var key = prefix + name;
+                var reference = property!["$ref"]?.GetValue<string>();
+                var fields = reference is null ? null : types[reference["#/types/".Length..]]!["properties"]!.AsObject();
+                // A structured input has rows for its fields only: it lists them.
+                Describe(property.AsObject(), ConfigurationReference.DescribeInput(key)
+                    ?? (fields is null ? null : $"The `{key}` settings: {string.Join(", ", fields.Select(f => $"`{f.Key}`"))}, each described on its own."));
+                if (reference is not null && described.Add(reference))
+                {
+                    Describe(fields!, key + ".", types, described);
+                }
+            }
+        }
+
+        private static void Describe(JsonObject property, string? description)
+        {
+            if (description is not null)
+            {
+                property["description"] = description;
+            }
+        }
+
         /// <summary>
         /// The SDK creates the component by reflection, which wraps whatever its constructor throws;
         /// the engine shows an error's message only, so the instance's own (which names every bad
