@@ -187,6 +187,121 @@ public sealed partial class ExampleTests
         Assert.Equal("../../provider", At(LoadYaml(Example("typescript", "Pulumi.yaml")), "packages", "piefed").ToString());
     }
 
+    /// <summary>Mistakes a Python user could make in the example: (what is right, what is wrong, the complaint).</summary>
+    private static readonly (string Correct, string Wrong, string Complaint)[] PythonMistakes =
+    [
+        ("piefed.WebArgs(replicas=", "piefed.WebArgs(gunicorn_worker=", "WebArgs has no argument gunicorn_worker (gunicornWorker)"),
+        ("server_name=config", "servername=config", "PieFedInstance has no argument servername"),
+        ("piefed.ImageArgs(tag=\"v1.7.7\")", "piefed.ImageArgs(repository=\"codeberg.org/rimu/pyfedi\")", "ImageArgs lacks its required argument tag"),
+        ("piefed.BundledServicesArgs(", "piefed.BundledServiceArgs(", "the package has no type BundledServiceArgs"),
+        ("instance.migration_job_name", "instance.migration_job", "PieFedInstance has no output migration_job"),
+    ];
+
+    public static TheoryData<int> PythonMistakeNumbers => [.. Enumerable.Range(0, PythonMistakes.Length)];
+
+    [Fact]
+    public async Task ThePythonExample_CompilesAndUsesOnlyTheSchemasTypesArgumentsAndOutputs()
+    {
+        var source = await File.ReadAllTextAsync(Example("python", "__main__.py"));
+
+        Assert.Empty(await PythonComplaintsAsync(source));
+        Assert.All(await File.ReadAllLinesAsync(Example("python", "requirements.txt")), r => Assert.Matches(@"^[\w-]+==\d+\.\d+\.\d+$", r));
+        Assert.Equal("../../provider", At(LoadYaml(Example("python", "Pulumi.yaml")), "packages", "piefed").ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(PythonMistakeNumbers))]
+    public async Task ThePythonCheck_RefusesAMisspeltArgument_AMissingRequiredOne_AnUnknownTypeAndAnUnknownOutput(int mistake)
+    {
+        var source = await File.ReadAllTextAsync(Example("python", "__main__.py"));
+        var (correct, wrong, complaint) = PythonMistakes[mistake];
+        Assert.Contains(correct, source, StringComparison.Ordinal);
+
+        Assert.Contains(complaint, await PythonComplaintsAsync(source.Replace(correct, wrong, StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// What Python's compiler and the package's Python SDK would refuse in a program: it must
+    /// compile (Debian's python3, as py_compile does), and every <c>piefed.X(...)</c> must name a
+    /// type of the schema (the SDK's <c>XArgs</c> classes and <c>PieFedInstance</c>) with keyword
+    /// arguments it has, in the SDK's snake_case, its required ones included; every attribute read
+    /// from the instance must be an output. Python's own parser (ast) reads the program.
+    /// </summary>
+    private static async Task<List<string>> PythonComplaintsAsync(string source)
+    {
+        const string reader = """
+            import ast, json, sys
+            tree = ast.parse(sys.stdin.read(), "__main__.py")
+            compile(tree, "__main__.py", "exec")
+            calls, outputs = [], []
+            for node in ast.walk(tree):
+                callee = getattr(node, "func", None)
+                if isinstance(node, ast.Call) and isinstance(callee, ast.Attribute) and getattr(callee.value, "id", None) == "piefed":
+                    calls.append({"type": callee.attr, "arguments": [k.arg for k in node.keywords]})
+                if isinstance(node, ast.Attribute) and getattr(node.value, "id", None) == "instance":
+                    outputs.append(node.attr)
+            print(json.dumps({"calls": calls, "outputs": outputs}))
+            """;
+        using var python = Process.Start(new ProcessStartInfo(MigrationGate.ScriptProcess.Python, ["-c", reader])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        await python.StandardInput.WriteAsync(source);
+        python.StandardInput.Close();
+        var output = await python.StandardOutput.ReadToEndAsync();
+        var errors = await python.StandardError.ReadToEndAsync();
+        await python.WaitForExitAsync();
+        if (python.ExitCode != 0)
+        {
+            return [$"python3 refused the program: {errors}"];
+        }
+
+        var schema = await SchemaTests.ServedSchemaJsonAsync();
+        var component = SchemaTests.Component(schema);
+        var used = System.Text.Json.Nodes.JsonNode.Parse(output)!;
+        var complaints = new List<string>();
+        foreach (var call in used["calls"]!.AsArray())
+        {
+            var type = call!["type"]!.GetValue<string>();
+            var shape = type == "PieFedInstance" ? (component["inputProperties"], component["requiredInputs"])
+                : type.EndsWith("Args", StringComparison.Ordinal) && schema["types"]![$"piefed:index:{type[..^4]}"] is { } declared ? (declared["properties"], declared["required"])
+                : (null, null);
+            if (shape.Item1 is null)
+            {
+                complaints.Add($"the package has no type {type}");
+                continue;
+            }
+
+            var arguments = call["arguments"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+            foreach (var argument in arguments.Where(a => shape.Item1.AsObject()[CamelCase(a)] is null))
+            {
+                complaints.Add($"{type} has no argument {argument}" + (argument.Contains('_', StringComparison.Ordinal) ? $" ({CamelCase(argument)})" : ""));
+            }
+
+            var required = shape.Item2?.AsArray().Select(r => r!.GetValue<string>()) ?? [];
+            foreach (var missing in required.Where(r => !arguments.Select(CamelCase).Contains(r)))
+            {
+                complaints.Add($"{type} lacks its required argument {missing}");
+            }
+        }
+
+        foreach (var attribute in used["outputs"]!.AsArray().Select(o => o!.GetValue<string>()).Where(o => component["properties"]![CamelCase(o)] is null))
+        {
+            complaints.Add($"PieFedInstance has no output {attribute}");
+        }
+
+        return complaints;
+    }
+
+    /// <summary>The schema's name of a Python SDK's snake_case name: server_name is serverName.</summary>
+    private static string CamelCase(string snake)
+    {
+        var parts = snake.Split('_');
+        return parts[0] + string.Concat(parts[1..].Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
+    }
+
     private static async Task<IEnumerable<string>> SchemaOutputsAsync()
         => SchemaTests.Component(await SchemaTests.ServedSchemaJsonAsync())["properties"]!.AsObject().Select(p => p.Key);
 

@@ -7,8 +7,8 @@ namespace PieFed.Infra.Tests.Package;
 /// The declarations a TypeScript user's SDK gives the package, derived from the checked-in schema
 /// as Pulumi's Node.js generator derives them (pulumi/pulumi pkg/codegen/nodejs): an object type
 /// per schema type, required properties without <c>?</c>, a property not marked <c>plain</c>
-/// wrapped in <c>pulumi.Input</c>, outputs as <c>pulumi.Output</c>. Only the types are generated,
-/// which is all the compiler checks an example against.
+/// wrapped in <c>pulumi.Input</c>, outputs as <c>pulumi.Output</c>, each with its description as a
+/// doc comment. Only the types are generated, which is all the compiler checks an example against.
 /// </summary>
 internal static class TypeScriptDeclarations
 {
@@ -25,7 +25,8 @@ internal static class TypeScriptDeclarations
         text.Append("export declare class PieFedInstance extends pulumi.ComponentResource {\n");
         foreach (var (name, property) in component["properties"]!.AsObject())
         {
-            text.Append($"    readonly {name}: pulumi.Output<{TypeOf(property!.AsObject())}>;\n");
+            DocComment(text, property!.AsObject());
+            text.Append($"    readonly {name}: pulumi.Output<{TypeOf(property.AsObject())}>;\n");
         }
 
         text.Append("    constructor(name: string, args: PieFedInstanceArgs, opts?: pulumi.ComponentResourceOptions);\n}\n");
@@ -39,7 +40,8 @@ internal static class TypeScriptDeclarations
         foreach (var (property, schema) in type[propertiesKey]!.AsObject())
         {
             var optional = required.Contains(property) ? "" : "?";
-            text.Append($"    {property}{optional}: {InputTypeOf(schema!.AsObject())};\n");
+            DocComment(text, schema!.AsObject());
+            text.Append($"    {property}{optional}: {InputTypeOf(schema.AsObject())};\n");
         }
 
         text.Append("}\n\n");
@@ -65,6 +67,15 @@ internal static class TypeScriptDeclarations
             "object" => $"{{[key: string]: {element(property["additionalProperties"]!.AsObject())}}}",
             var other => throw new InvalidDataException($"The schema has a property of type {other}, which this derivation does not know."),
         };
+    }
+
+    /// <summary>The description as the generator writes it, a JSDoc comment: what an editor shows on hover.</summary>
+    private static void DocComment(StringBuilder text, JsonObject property)
+    {
+        if (property["description"]?.GetValue<string>() is { } description)
+        {
+            text.Append($"    /**\n     * {description.Replace("*/", "*\\/", StringComparison.Ordinal)}\n     */\n");
+        }
     }
 
     /// <summary><c>piefed:index:Image</c> is <c>ImageArgs</c>.</summary>
