@@ -28,10 +28,10 @@ public sealed class StandInImage : IDisposable
     /// <summary>The image's /app: the working directory of every PieFed container.</summary>
     public string AppDirectory { get; }
 
-    /// <summary>Holds the image's <c>flask</c>, run by the test interpreter (which has Debian's Flask).</summary>
+    /// <summary>Holds the image's <c>flask</c> and <c>celery</c>, run by the test interpreter (which has Debian's Flask and Celery).</summary>
     public string BinDirectory { get; }
 
-    /// <summary>PATH inside the stand-in image: its <c>flask</c> first, then the system's pg_dump and pg_restore.</summary>
+    /// <summary>PATH inside the stand-in image: its <c>flask</c> and <c>celery</c> first, then the system's pg_dump and pg_restore.</summary>
     public string SearchPath => $"{BinDirectory}:/usr/local/bin:/usr/bin:/bin";
 
     public static StandInImage Create()
@@ -39,9 +39,13 @@ public sealed class StandInImage : IDisposable
         var image = new StandInImage(Directory.CreateTempSubdirectory("piefed-image-").FullName);
         Copy(Path.Combine(AppContext.BaseDirectory, "MigrationGate", "StandIns", "piefed"), image.AppDirectory);
         Directory.CreateDirectory(image.BinDirectory);
-        var flask = Path.Combine(image.BinDirectory, "flask");
-        File.WriteAllText(flask, $"#!/bin/sh\nexec '{ScriptProcess.Python}' -m flask \"$@\"\n");
-        File.SetUnixFileMode(flask, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var command in new[] { "flask", "celery" })
+        {
+            var entryPoint = Path.Combine(image.BinDirectory, command);
+            File.WriteAllText(entryPoint, $"#!/bin/sh\nexec '{ScriptProcess.Python}' -m {command} \"$@\"\n");
+            File.SetUnixFileMode(entryPoint, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         return image;
     }
 
