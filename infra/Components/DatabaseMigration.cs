@@ -2,10 +2,7 @@ using System.Globalization;
 using PieFed.Infra.Configuration;
 using PieFed.Infra.Scripts;
 using Pulumi;
-using Pulumi.Kubernetes.Types.Inputs.Batch.V1;
 using Pulumi.Kubernetes.Types.Inputs.Core.V1;
-using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
-using BatchV1 = Pulumi.Kubernetes.Batch.V1;
 
 namespace PieFed.Infra.Components;
 
@@ -41,10 +38,6 @@ public sealed class DatabaseMigration : ComponentResource
 {
     public const string Component = "db-init";
     public const string ContainerName = "db-init";
-
-    /// <summary>Annotations the Kubernetes provider reads; see pulumi-kubernetes' await logic.</summary>
-    public const string ReplaceUnreadyAnnotation = "pulumi.com/replaceUnready";
-    public const string TimeoutSecondsAnnotation = "pulumi.com/timeoutSeconds";
 
     /// <summary>Flux's kustomize-controller never garbage-collects an object so annotated (its Kustomization spec, "Prune").</summary>
     public const string FluxPruneAnnotation = "kustomize.toolkit.fluxcd.io/prune";
@@ -113,37 +106,14 @@ public sealed class DatabaseMigration : ComponentResource
         // Auto-named on purpose: a new image is a new Job with a new name, which the pods of the
         // same release wait for. No ttlSecondsAfterFinished: the TTL controller would delete the
         // Job under Pulumi and under the waiting pods, and the next `up` would migrate again.
-        var job = new BatchV1.Job(name, new JobArgs
-        {
-            Metadata = new ObjectMetaArgs
-            {
-                Namespace = args.Namespace,
-                Labels = labels,
-                Annotations =
-                {
-                    // A failed migration is retried by the next `pulumi up` instead of sitting in state as failed.
-                    [ReplaceUnreadyAnnotation] = "true",
-                    [TimeoutSecondsAnnotation] = timeoutSeconds.ToString(CultureInfo.InvariantCulture),
-                    // Rendered for GitOps, a release's Job file is gone as soon as the next release
-                    // is rendered, and a pruning controller would delete the Job with it, while the
-                    // previous release's pods (still serving while the new migration runs, or after
-                    // it failed) wait for it whenever one is recreated. Flux and Argo CD leave an
-                    // object with these annotations in place (docs/gitops.md, "Old migration Jobs").
-                    [FluxPruneAnnotation] = "disabled",
-                    [ArgoCdSyncOptionsAnnotation] = "Prune=false",
-                },
-            },
-            Spec = new JobSpecArgs
-            {
-                BackoffLimit = args.Migration.BackoffLimit,
-                ActiveDeadlineSeconds = timeoutSeconds,
-                Template = new PodTemplateSpecArgs
-                {
-                    Metadata = new ObjectMetaArgs { Labels = labels },
-                    Spec = args.Runtime.StandaloneSpec(container, args.BackupsBeforeMigration),
-                },
-            },
-        }, new CustomResourceOptions { Parent = this });
+        var job = AwaitedJob.Create(name, args.Namespace, labels, timeoutSeconds, args.Migration.BackoffLimit,
+            args.Runtime.StandaloneSpec(container, args.BackupsBeforeMigration), this,
+            // Rendered for GitOps, a release's Job file is gone as soon as the next release is
+            // rendered, and a pruning controller would delete the Job with it, while the previous
+            // release's pods (still serving while the new migration runs, or after it failed) wait
+            // for it whenever one is recreated. Flux and Argo CD leave an object with these
+            // annotations in place (docs/gitops.md, "Old migration Jobs").
+            [KeyValuePair.Create(FluxPruneAnnotation, "disabled"), KeyValuePair.Create(ArgoCdSyncOptionsAnnotation, "Prune=false")]);
 
         JobName = job.Metadata.Apply(m => m.Name);
         RegisterOutputs(new Dictionary<string, object?> { ["jobName"] = JobName });

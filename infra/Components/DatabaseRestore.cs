@@ -2,10 +2,7 @@ using System.Globalization;
 using PieFed.Infra.Configuration;
 using PieFed.Infra.Scripts;
 using Pulumi;
-using Pulumi.Kubernetes.Types.Inputs.Batch.V1;
 using Pulumi.Kubernetes.Types.Inputs.Core.V1;
-using Pulumi.Kubernetes.Types.Inputs.Meta.V1;
-using BatchV1 = Pulumi.Kubernetes.Batch.V1;
 
 namespace PieFed.Infra.Components;
 
@@ -53,32 +50,10 @@ public sealed class DatabaseRestore : ComponentResource
 
         var deadlineSeconds = DeadlineSeconds(args.Timeout, args.SessionsWait);
         var labels = Labels.For(Component);
-        // Auto-named: another dump, or another image, is another run. A failed one rolled back and
-        // is replaced by the next `pulumi up` (replaceUnready), so it is tried again only when asked.
-        var job = new BatchV1.Job(name, new JobArgs
-        {
-            Metadata = new ObjectMetaArgs
-            {
-                Namespace = args.Namespace,
-                Labels = labels,
-                Annotations =
-                {
-                    [DatabaseMigration.ReplaceUnreadyAnnotation] = "true",
-                    [DatabaseMigration.TimeoutSecondsAnnotation] = deadlineSeconds.ToString(CultureInfo.InvariantCulture),
-                },
-            },
-            Spec = new JobSpecArgs
-            {
-                // A restore that failed changed nothing; running it again unasked would only fail again.
-                BackoffLimit = 0,
-                ActiveDeadlineSeconds = deadlineSeconds,
-                Template = new PodTemplateSpecArgs
-                {
-                    Metadata = new ObjectMetaArgs { Labels = labels },
-                    Spec = args.Runtime.StandaloneSpec(container, args.Store),
-                },
-            },
-        }, new CustomResourceOptions { Parent = this });
+        // Another dump, or another image, is another run. A failed one rolled back, and is tried
+        // again by the next `pulumi up`.
+        // A restore that failed changed nothing; running it again unasked would only fail again.
+        var job = AwaitedJob.Create(name, args.Namespace, labels, deadlineSeconds, backoffLimit: 0, args.Runtime.StandaloneSpec(container, args.Store), this);
 
         JobName = job.Metadata.Apply(m => m.Name);
         RegisterOutputs(new Dictionary<string, object?> { ["jobName"] = JobName });
