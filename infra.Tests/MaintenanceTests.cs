@@ -114,6 +114,7 @@ public sealed class MaintenanceTests
         Assert.Equal(restoreFile, environment.GetValueOrDefault("DB_RESTORE_FILE"));
         // The worker's grace period (300 s by default) is the longest of the pods maintenance stops, and a minute more.
         Assert.Equal("360", environment["DB_RESTORE_SESSIONS_WAIT_SECONDS"]);
+        Assert.Equal("300", environment["DB_INIT_DEPENDENCY_TIMEOUT_SECONDS"]);
         Assert.Equal(0, Number(job, "spec.backoffLimit"));
         // Waiting for the database and the lock, for the sessions, then the restore's own hour.
         Assert.Equal(300 + 360 + 3600, Number(job, "spec.activeDeadlineSeconds"));

@@ -190,6 +190,9 @@ public sealed class RuntimeContractTests
         // The wait for PostgreSQL and the lock, for the stopped app's sessions (the worker's 300 s grace and a minute), then the restore's own budget.
         Assert.Equal(300 + 360 + 14400, Number(restore, "spec.jobTemplate.spec.activeDeadlineSeconds"));
         Assert.Equal("360", restore.Objects("spec.jobTemplate.spec.template.spec.containers[0].env").Single(e => e.Str("name") == "DB_RESTORE_SESSIONS_WAIT_SECONDS").Str("value"));
+        // The 300 s the deadlines count on is what each run is told to wait, not a default it may change.
+        Assert.All([backup, restore], cronJob => Assert.Equal("300",
+            cronJob.Objects("spec.jobTemplate.spec.template.spec.containers[0].env").Single(e => e.Str("name") == "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS").Str("value")));
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class DatabaseBackups : ComponentResource
     public const string BackupCronJobName = "piefed-db-backup";
     public const string RestoreCronJobName = "piefed-db-restore";
 
-    /// <summary>What db_init.py may spend waiting for PostgreSQL and the migration lock (its default DB_INIT_DEPENDENCY_TIMEOUT_SECONDS), before the dump's or the restore's own budget.</summary>
+    /// <summary>What a backup or a restore may spend waiting for PostgreSQL and the migration lock, before its own budget.</summary>
     internal const int WaitSeconds = 300;
 
     /// <summary>February 31st: the restore's template is never scheduled, even if someone resumes it.</summary>
@@ -55,6 +55,7 @@ public sealed class DatabaseBackups : ComponentResource
         if (args.Backup.Schedule is { } schedule)
         {
             var backup = args.Runtime.Container("db-backup", [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "backup"], args.Resources, mountsMedia: false);
+            backup.Env.Add(DependencyWait());
             backup.Env.Add(new EnvVarArgs { Name = "DB_INIT_BACKUP_TIMEOUT_SECONDS", Value = backupSeconds.ToString(CultureInfo.InvariantCulture) });
             backup.VolumeMounts.Add(AppRuntime.ScriptsMount());
             var spec = args.Runtime.PodSpec(backup, args.Gate, mountsMedia: false);
@@ -75,4 +76,8 @@ public sealed class DatabaseBackups : ComponentResource
     }
 
     public Output<System.Collections.Immutable.ImmutableArray<string>> CronJobNames { get; }
+
+    /// <summary>The wait that the Jobs' deadlines count on, set rather than left to the script's default.</summary>
+    internal static EnvVarArgs DependencyWait()
+        => new() { Name = DatabaseMigration.DependencyTimeoutVariable, Value = WaitSeconds.ToString(CultureInfo.InvariantCulture) };
 }

@@ -45,6 +45,9 @@ public sealed class DatabaseMigration : ComponentResource
     /// <summary>Argo CD never prunes an object so annotated (its user guide, "Sync Options", "No Prune Resources").</summary>
     public const string ArgoCdSyncOptionsAnnotation = "argocd.argoproj.io/sync-options";
 
+    /// <summary>How long db_init.py waits for its servers and the migration lock before its own work.</summary>
+    public const string DependencyTimeoutVariable = "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS";
+
     /// <summary>What db_init.py reads the first administrator from.</summary>
     public const string AdminUserNameVariable = "PIEFED_ADMIN_USER_NAME";
     public const string AdminEmailVariable = "PIEFED_ADMIN_EMAIL";
@@ -64,7 +67,7 @@ public sealed class DatabaseMigration : ComponentResource
         var container = args.Runtime.Container(ContainerName, AppRuntime.Script(MigrationScripts.DbInitFileName), args.Resources, mountsMedia: false);
         container.Env.Add(new EnvVarArgs
         {
-            Name = "DB_INIT_DEPENDENCY_TIMEOUT_SECONDS",
+            Name = DependencyTimeoutVariable,
             // Leave the migration itself most of its time.
             Value = (migrationSeconds / 2).ToString(CultureInfo.InvariantCulture),
         });

@@ -65,6 +65,7 @@ public sealed class DatabaseRestore : ComponentResource
     internal static ContainerArgs Container(AppRuntime runtime, ResourceSettings resources, TimeSpan sessionsWait)
     {
         var container = runtime.Container(ContainerName, [.. AppRuntime.Script(MigrationScripts.DbInitFileName), "restore"], resources, mountsMedia: false);
+        container.Env.Add(DatabaseBackups.DependencyWait());
         container.Env.Add(new EnvVarArgs
         {
             Name = SessionsWaitVariable,
@@ -73,7 +74,7 @@ public sealed class DatabaseRestore : ComponentResource
         return container;
     }
 
-    /// <summary>The wait for PostgreSQL and the lock (db_init.py's default), the wait for the app's sessions, then the restore's own budget.</summary>
+    /// <summary>The wait for PostgreSQL and the lock, the wait for the app's sessions, then the restore's own budget.</summary>
     internal static int DeadlineSeconds(TimeSpan timeout, TimeSpan sessionsWait)
         => DatabaseBackups.WaitSeconds + (int)sessionsWait.TotalSeconds + (int)timeout.TotalSeconds;
 
