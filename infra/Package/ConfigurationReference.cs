@@ -13,6 +13,9 @@ internal static partial class ConfigurationReference
 {
     private const string ResourceName = "PieFed.Infra.README.md";
 
+    /// <summary>README.md, read once for both tables (declared first: static initialisers run in order).</summary>
+    private static readonly string[] ReadmeLines = ReadReadme();
+
     /// <summary>Each input key (<c>web.autoscaling.minReplicas</c>) with its row's text, in Markdown.</summary>
     public static IReadOnlyDictionary<string, string> Inputs { get; } = Rows("## Configuration reference");
 
@@ -36,12 +39,17 @@ internal static partial class ConfigurationReference
         }
     }
 
-    private static Dictionary<string, string> Rows(string heading)
+    private static string[] ReadReadme()
     {
         using var stream = typeof(ConfigurationReference).Assembly.GetManifestResourceStream(ResourceName)
             ?? throw new InvalidOperationException($"{ResourceName} is not embedded in the assembly.");
         using var reader = new StreamReader(stream);
-        var lines = reader.ReadToEnd().Split('\n');
+        return reader.ReadToEnd().Split('\n');
+    }
+
+    private static Dictionary<string, string> Rows(string heading)
+    {
+        var lines = ReadmeLines;
         var start = Array.FindIndex(lines, l => l.TrimEnd() == heading);
         if (start < 0)
         {
