@@ -110,12 +110,9 @@ public sealed class HardeningTests
     [Fact]
     public async Task MigrationResources_AreTheJobsOwnAndResizingWorkersLeavesTheJobAlone()
     {
-        var beforeMocks = new RecordingMocks();
-        var before = await ProgramAsync(StackConfig.Prod, mocks: beforeMocks);
-        var resized = await ProgramAsync(
-            StackConfig.Prod.WithField("worker", "resources.limits.memory", "3Gi").WithField("worker", "resources.requests.cpu", "1"),
-            mocks: new RecordingMocks(previous: beforeMocks.State));
-        var migrationResized = await ProgramAsync(StackConfig.Prod.WithField("migration", "resources.limits.memory", "2Gi"), mocks: new RecordingMocks(previous: beforeMocks.State));
+        var before = await ProgramAsync(StackConfig.Prod, mocks: new RecordingMocks());
+        var resized = await before.UpdateAsync(StackConfig.Prod.WithField("worker", "resources.limits.memory", "3Gi").WithField("worker", "resources.requests.cpu", "1"));
+        var migrationResized = await before.UpdateAsync(StackConfig.Prod.WithField("migration", "resources.limits.memory", "2Gi"));
 
         var job = before.Single(JobType).Inputs;
         Assert.Equal("512Mi", job.Str("spec.template.spec.containers[0].resources.requests.memory"));

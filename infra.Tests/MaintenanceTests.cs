@@ -28,7 +28,7 @@ public sealed class MaintenanceTests
     {
         var before = await ProgramAsync(StackConfig.Prod);
 
-        var during = await UpdateAsync(before, StackConfig.Prod.WithField("maintenance", "enabled", true));
+        var during = await before.UpdateAsync(StackConfig.Prod.WithField("maintenance", "enabled", true));
 
         var cronJobs = before.OfType(CronJobType).Select(c => c.Inputs.Str("metadata.name")!).Where(n => n != "piefed-db-restore").ToList();
         Assert.Equal(7, cronJobs.Count); // upstream's six scheduled commands and the scheduled backup
@@ -48,9 +48,9 @@ public sealed class MaintenanceTests
     public async Task Maintenance_TurnedOffAgain_DeclaresExactlyTheStateItStoppedAndNoMore()
     {
         var before = await ProgramAsync(StackConfig.Prod);
-        var during = await UpdateAsync(before, StackConfig.Prod.WithField("maintenance", "enabled", true));
+        var during = await before.UpdateAsync(StackConfig.Prod.WithField("maintenance", "enabled", true));
 
-        var after = await UpdateAsync(during, StackConfig.Prod.WithField("maintenance", "enabled", false));
+        var after = await during.UpdateAsync(StackConfig.Prod.WithField("maintenance", "enabled", false));
 
         Assert.Empty(Differences(before, after));
     }
@@ -60,7 +60,7 @@ public sealed class MaintenanceTests
     {
         var before = await ProgramAsync(Autoscaled);
 
-        var during = await UpdateAsync(before, Autoscaled.WithField("maintenance", "enabled", true));
+        var during = await before.UpdateAsync(Autoscaled.WithField("maintenance", "enabled", true));
 
         // The Deployments' own inputs stay as they were: their replicas are ignoreChanges, whose old
         // value would outlive maintenance. A patch of their own holds them at 0 instead, with force.
@@ -79,7 +79,7 @@ public sealed class MaintenanceTests
         Assert.Equal(before.Single(HorizontalPodAutoscalerType).Inputs.ToJsonString(), during.Single(HorizontalPodAutoscalerType).Inputs.ToJsonString());
         Assert.Equal("0", during.Single(ScaledObjectType).Inputs.Str("metadata.annotations['autoscaling.keda.sh/paused-replicas']"));
 
-        var after = await UpdateAsync(during, Autoscaled);
+        var after = await during.UpdateAsync(Autoscaled);
         Assert.Empty(after.OfType(DeploymentPatchType));
         Assert.Empty(Differences(before, after));
     }
@@ -88,9 +88,9 @@ public sealed class MaintenanceTests
     public async Task StopTheWorldUpgrade_MigratesWhileNothingRuns()
     {
         var running = await ProgramAsync(StackConfig.Prod);
-        var stopped = await UpdateAsync(running, StackConfig.Prod.WithField("maintenance", "enabled", true));
+        var stopped = await running.UpdateAsync(StackConfig.Prod.WithField("maintenance", "enabled", true));
 
-        var upgraded = await UpdateAsync(stopped, StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("image", "tag", "v1.8.0"));
+        var upgraded = await stopped.UpdateAsync(StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("image", "tag", "v1.8.0"));
 
         var migration = upgraded.Single(JobType);
         Assert.NotEqual(MigrationJobName(stopped), MigrationJobName(upgraded));
@@ -126,14 +126,14 @@ public sealed class MaintenanceTests
     public async Task UndoingAnUpgrade_AsTheManualSays_RestoresTheDumpWithTheOldImageBeforeItsMigration()
     {
         var oldRelease = await ProgramAsync(StackConfig.Prod);
-        var newRelease = await UpdateAsync(oldRelease, StackConfig.Prod.WithField("image", "tag", "v1.8.0"));
+        var newRelease = await oldRelease.UpdateAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"));
 
         // 1. pulumi config set --path 'piefed:maintenance.enabled' true && pulumi up
-        var stopped = await UpdateAsync(newRelease, StackConfig.Prod.WithField("image", "tag", "v1.8.0").WithField("maintenance", "enabled", true));
+        var stopped = await newRelease.UpdateAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0").WithField("maintenance", "enabled", true));
         Assert.DoesNotContain(stopped.OfType(JobType), j => j.Name == "piefed-db-restore");
 
         // 2. pulumi config set --path 'piefed:image.tag' v1.7.7 && pulumi config set --path 'piefed:maintenance.restore' newest && pulumi up
-        var restored = await UpdateAsync(stopped, StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest"));
+        var restored = await stopped.UpdateAsync(StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest"));
         var restore = Assert.Single(restored.OfType(JobType), j => j.Name == "piefed-db-restore").Inputs;
         Assert.EndsWith(":v1.7.7", restore.Str("spec.template.spec.containers[0].image"), StringComparison.Ordinal);
         var migration = Assert.Single(restored.OfType(JobType), j => j.Name == "piefed-db-init").Inputs;
@@ -141,7 +141,7 @@ public sealed class MaintenanceTests
         Assert.All(restored.OfType(DeploymentType), d => Assert.Equal(0, Number(d.Inputs, "spec.replicas")));
 
         // 3. pulumi config rm --path 'piefed:maintenance' && pulumi up
-        var back = await UpdateAsync(restored, StackConfig.Prod);
+        var back = await restored.UpdateAsync(StackConfig.Prod);
         Assert.DoesNotContain(back.OfType(JobType), j => j.Name == "piefed-db-restore");
         Assert.Equal(
             oldRelease.Registrations.Select(r => (r.Type, r.Name)).Order(),
@@ -153,10 +153,6 @@ public sealed class MaintenanceTests
     private static string MigrationJobName(StackRun run) => run.State.AutoNamed[(JobType, "piefed-db-init")].ObjectName;
 
     private static int Number(JsonNode node, string path) => (int)node.At(path)!.GetValue<double>();
-
-    /// <summary>The next <c>pulumi up</c> of the same stack, on the state <paramref name="previous"/> left.</summary>
-    private static Task<StackRun> UpdateAsync(StackRun previous, StackConfig config)
-        => ProgramAsync(config, mocks: new RecordingMocks(previous: previous.State));
 
     /// <summary>Every input that differs between two updates, as "resource:path old -> new", and every resource only one of them has.</summary>
     private static List<string> Differences(StackRun before, StackRun after)

@@ -192,7 +192,7 @@ public sealed class MigrationGateWiringTests
     public async Task SameConfigurationAgain_KeepsTheMigrationRun()
     {
         var first = await ProgramAsync(StackConfig.Prod);
-        var again = await ProgramAsync(StackConfig.Prod, mocks: new RecordingMocks(previous: first.State));
+        var again = await first.UpdateAsync(StackConfig.Prod);
 
         var jobName = await ValueAsync<string>(first.Outputs["migrationJobName"]);
         Assert.Equal(jobName, await ValueAsync<string>(again.Outputs["migrationJobName"]));
@@ -203,7 +203,7 @@ public sealed class MigrationGateWiringTests
     public async Task NewImageTag_StartsANewMigrationRunThatEveryGatedPodWaitsFor()
     {
         var first = await ProgramAsync(StackConfig.Prod);
-        var upgraded = await ProgramAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"), mocks: new RecordingMocks(previous: first.State));
+        var upgraded = await first.UpdateAsync(StackConfig.Prod.WithField("image", "tag", "v1.8.0"));
 
         var jobBefore = await ValueAsync<string>(first.Outputs["migrationJobName"]);
         var jobAfter = await ValueAsync<string>(upgraded.Outputs["migrationJobName"]);
@@ -227,7 +227,7 @@ public sealed class MigrationGateWiringTests
         // template, selector, completions or parallelism (the mocks' rules), so a retry count is
         // updated in place, while what reaches the container's environment is a new run.
         var first = await ProgramAsync(StackConfig.Prod);
-        var changed = await ProgramAsync(StackConfig.Prod.WithField("migration", field, value), mocks: new RecordingMocks(previous: first.State));
+        var changed = await first.UpdateAsync(StackConfig.Prod.WithField("migration", field, value));
 
         var before = await ValueAsync<string>(first.Outputs["migrationJobName"]);
         var after = await ValueAsync<string>(changed.Outputs["migrationJobName"]);
@@ -246,7 +246,7 @@ public sealed class MigrationGateWiringTests
         // replacement deletes the old one first; the mocks' rules are pulumi-kubernetes' (diff.go).
         var config = stack == "dev" ? StackConfig.Dev : StackConfig.Prod.WithField("media", "singleNode", true);
         var first = await ProgramAsync(config);
-        var changed = await ProgramAsync(config.WithField(key, field, value), mocks: new RecordingMocks(previous: first.State));
+        var changed = await first.UpdateAsync(config.WithField(key, field, value));
 
         var before = Assert.Single(first.OfType(type), r => r.Name == name).Inputs;
         var after = Assert.Single(changed.OfType(type), r => r.Name == name).Inputs;
@@ -264,9 +264,7 @@ public sealed class MigrationGateWiringTests
     public async Task NewReplicaCounts_KeepTheMigrationRun()
     {
         var first = await ProgramAsync(StackConfig.Prod);
-        var scaled = await ProgramAsync(
-            StackConfig.Prod.WithField("web", "replicas", 5).WithField("worker", "replicas", 3),
-            mocks: new RecordingMocks(previous: first.State));
+        var scaled = await first.UpdateAsync(StackConfig.Prod.WithField("web", "replicas", 5).WithField("worker", "replicas", 3));
 
         var jobName = await ValueAsync<string>(first.Outputs["migrationJobName"]);
         Assert.Equal(jobName, await ValueAsync<string>(scaled.Outputs["migrationJobName"]));
@@ -278,7 +276,7 @@ public sealed class MigrationGateWiringTests
     public async Task NewAppEnvironment_StartsANewMigrationRunUnderIt()
     {
         var first = await ProgramAsync(StackConfig.Prod);
-        var changed = await ProgramAsync(StackConfig.Prod.WithField("env", "MAIL_SERVER", "smtp.example.org"), mocks: new RecordingMocks(previous: first.State));
+        var changed = await first.UpdateAsync(StackConfig.Prod.WithField("env", "MAIL_SERVER", "smtp.example.org"));
 
         Assert.NotEqual(await ValueAsync<string>(first.Outputs["migrationJobName"]), await ValueAsync<string>(changed.Outputs["migrationJobName"]));
         var environment = changed.OfType(ConfigMapType).Single(c => c.Name == "piefed-config-env").Inputs;

@@ -88,6 +88,9 @@ internal sealed record StackRun(
         });
     }
 
+    /// <summary>The next <c>pulumi up</c> of the same stack, on the state this one left.</summary>
+    public Task<StackRun> UpdateAsync(StackConfig config) => ProgramAsync(config, mocks: new RecordingMocks(previous: State));
+
     public IEnumerable<Registration> OfType(string type) => Registrations.Where(r => r.Type == type);
 
     public Registration Single(string type) => Assert.Single(OfType(type));
