@@ -37,12 +37,29 @@ public sealed class DbInitLockTests : StandInInstanceTest
     [MemberData(nameof(Repetitions))]
     public async Task SecondRunStartedWhileTheFirstSeeds_WaitsAndLosesNothingWrittenAfterTheFirstSucceeded(int repetition)
     {
-        await using var first = Start("pod-a");
-        // init-db has dropped and rebuilt the tables and not yet written the site row: the window in
-        // which a second run without the lock would find an empty instance and seed it again.
-        await first.WaitForOutputAsync("STANDIN-SEED: dropped and rebuilt every model table", DbInit.OutputTimeout);
-        await using var second = Start("pod-b");
+        // The first run is held in its download until the second waits for the lock: however slowly
+        // the second starts, it reaches the lock inside the window this test is about.
+        var downloadHold = Path.GetTempFileName();
+        try
+        {
+            await using var first = Start("pod-a", downloadHeldWhileExists: downloadHold);
+            // init-db has dropped and rebuilt the tables and not yet written the site row: the window in
+            // which a second run without the lock would find an empty instance and seed it again.
+            await first.WaitForOutputAsync("STANDIN-SEED: dropped and rebuilt every model table", DbInit.OutputTimeout);
+            await using var second = Start("pod-b");
+            await second.WaitForOutputAsync("waiting for the migration lock, held by 'piefed-db-init migrate pod-a' (PostgreSQL backend pid", DbInit.OutputTimeout);
+            File.Delete(downloadHold);
 
+            await AssertSecondRunLosesNothingAsync(first, second, repetition);
+        }
+        finally
+        {
+            File.Delete(downloadHold);
+        }
+    }
+
+    private async Task AssertSecondRunLosesNothingAsync(ScriptProcess first, ScriptProcess second, int repetition)
+    {
         await OutputAssert.ExitsWith(0, first, DbInit.HardTimeout);
         var siteKey = await Database.QueryAsync<string>("SELECT private_key FROM site");
         await Database.ExecuteAsync("""
@@ -59,7 +76,6 @@ public sealed class DbInitLockTests : StandInInstanceTest
         Assert.Equal(["piefed_meta"], await Database.QueryColumnAsync("SELECT name FROM community"));
         Assert.Equal(["Hello"], await Database.QueryColumnAsync("SELECT title FROM post"));
         Assert.Equal(["Welcome"], await Database.QueryColumnAsync("SELECT body FROM post_reply"));
-        OutputAssert.Contains(second, "waiting for the migration lock, held by 'piefed-db-init migrate pod-a' (PostgreSQL backend pid");
         OutputAssert.Contains(second, "not seeding");
         OutputAssert.DoesNotContain(second, "STANDIN-SEED");
     }
@@ -112,7 +128,12 @@ public sealed class DbInitLockTests : StandInInstanceTest
         OutputAssert.DoesNotContain(dbInit, "STANDIN-SEED");
     }
 
-    private ScriptProcess Start(string pod) => DbInit.Start(Database, Redis, Image, pod: pod);
+    private ScriptProcess Start(string pod, string? downloadHeldWhileExists = null) => DbInit.Start(
+        Database,
+        Redis,
+        Image,
+        pod: pod,
+        environment: downloadHeldWhileExists is null ? null : new() { ["STANDIN_SEED_DOWNLOAD_HELD_WHILE_EXISTS"] = downloadHeldWhileExists });
 
     /// <summary>Takes the migration lock in a session of the test's own, named like another run.</summary>
     private async Task<NpgsqlConnection> HoldLockAsync(string applicationName)
