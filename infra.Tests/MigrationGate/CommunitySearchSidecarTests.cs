@@ -28,7 +28,7 @@ public sealed class CommunitySearchSidecarTests : StandInInstanceTest
     [Fact]
     public async Task RefreshThatWorks_IsLoggedAndWaitsForTheNextOne()
     {
-        await DbInit.RunAsync(Database, Redis, Image);
+        await InstallAsync(Image);
         using var sidecar = await StartDeclaredSidecarAsync();
 
         var output = await ReadUntilAsync(sidecar, "community-search: refreshed app/static/tmp; next refresh in 24 h");

@@ -21,7 +21,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task ReleaseWithNothingToMigrate_NeitherDumpsNorRunsTheMigration()
     {
-        await RunAsync(Image);
+        await InstallAsync(Image);
 
         var output = await RunAsync(Image);
 
@@ -33,7 +33,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task PendingMigration_IsPrecededByAVerifiedDumpNamedWithBothRevisions()
     {
-        await RunAsync(OlderImage);
+        await InstallAsync(OlderImage);
         await WriteContentAsync();
 
         await using var dbInit = Start(Image);
@@ -58,7 +58,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     public async Task DumpThatCannotBeTaken_FailsTheRunBeforeAnythingIsMigrated()
     {
         // The migration's role may run it, but pg_dump cannot read a table it does not own or have SELECT on.
-        await RunAsync(OlderImage);
+        await InstallAsync(OlderImage);
         var role = "piefed_gate_migrator_" + Database.Name[^12..];
         await Database.CreateRoleAsync(role, "migrator-password");
         await Database.ExecuteAsync($"GRANT SELECT ON alembic_version, site, \"user\" TO \"{role}\"");
@@ -76,7 +76,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task DumpOverItsOwnBudget_IsStoppedAndNothingIsMigrated()
     {
-        await RunAsync(OlderImage);
+        await InstallAsync(OlderImage);
         // pg_dump waits for every table's lock: a session that holds one exclusively holds the dump up.
         await using var holder = await Database.ConnectAsync("a-long-maintenance");
         await using (var lockTable = new Npgsql.NpgsqlCommand("BEGIN; LOCK TABLE post IN ACCESS EXCLUSIVE MODE", holder))
@@ -101,7 +101,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task FullBackupVolume_IsMadeRoomOnScheduledDumpsFirstKeepingWhatThePreviousReleasesCanRestore()
     {
-        await RunAsync(OlderImage);
+        await InstallAsync(OlderImage);
         await using var volume = await SmallVolume.MountAsync(megabytes: 2);
         // Oldest first: two releases' dumps before migrating, and scheduled dumps, the newest the largest.
         volume.Write($"piefed-20250101T000000Z-at-aaaaaaaaaaaa-before-{Initial}.dump", 100);
@@ -134,7 +134,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task FullBackupVolume_WithNothingThatMayGo_FailsBeforeMigratingWithTheCommandThatMakesRoom()
     {
-        await RunAsync(OlderImage);
+        await InstallAsync(OlderImage);
         await using var volume = await SmallVolume.MountAsync(megabytes: 2);
         volume.Write($"piefed-20250103T000000Z-at-bbbbbbbbbbbb-before-cccccccccccc.dump", 100);
         volume.Write($"piefed-20250105T000000Z-at-cccccccccccc-before-{Initial}.dump", 800);
@@ -153,7 +153,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task EveryDump_KeepsOnlyTheNewestAndClearsUnfinishedOnes()
     {
-        await RunAsync(Image);
+        await InstallAsync(Image);
         foreach (var stamp in new[] { "20250101T000000Z", "20250102T000000Z", "20250103T000000Z" })
         {
             await File.WriteAllTextAsync(Path.Combine(BackupDirectory, $"piefed-{stamp}-at-{Initial}.dump"), "an older dump");
@@ -176,7 +176,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task ScheduledBackup_NeedsNoRedisAndDumpsAtTheCurrentRevision()
     {
-        await RunAsync(Image);
+        await InstallAsync(Image);
 
         await using var backup = DbInit.Start(Database, Redis, Image, "backup", backupDirectory: BackupDirectory, environment: new() { ["CACHE_REDIS_URL"] = null });
 
@@ -188,7 +188,7 @@ public sealed class DbInitBackupTests : BackupVolumeTest
     [Fact]
     public async Task ImageOlderThanTheDatabase_FailsAtOnceNamingBothRevisionsAndTheNewestBackupItCanRestore()
     {
-        await RunAsync(OlderImage);
+        await InstallAsync(OlderImage);
         await RunAsync(Image);
         await RunAsync(Image, "backup");
         // An instance whose data went, which must not be seeded by an image that cannot run it.

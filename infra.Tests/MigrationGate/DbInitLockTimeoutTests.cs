@@ -73,7 +73,7 @@ public sealed class DbInitLockTimeoutTests : StandInInstanceTest
     /// </summary>
     private async Task<NpgsqlConnection> ReleaseThatAltersATableHeldByAsync(string applicationName)
     {
-        await DbInit.RunAsync(Database, Redis, Image);
+        await InstallAsync(Image);
         Image.AddRevision(AlterRevision, StandInImage.HeadRevision, "    op.execute(\"ALTER TABLE post ADD COLUMN pinned boolean NOT NULL DEFAULT false\")");
         var session = await Database.ConnectAsync(applicationName);
         await using var open = new NpgsqlCommand("BEGIN; SELECT count(*) FROM post", session);

@@ -10,7 +10,7 @@ public sealed class DbInitRestoreTests : BackupVolumeTest
     public async Task Restore_AfterADestructiveChange_BringsBackEveryRowAndRemovesWhatCameLater()
     {
         // docs/operations.md, "Restoring a backup": the restore Job runs `db_init.py restore`.
-        await RunAsync(Image);
+        await InstallAsync(Image);
         await WriteContentAsync();
         await RunAsync(Image, "backup");
         var counts = await RowCountsAsync();
@@ -35,7 +35,7 @@ public sealed class DbInitRestoreTests : BackupVolumeTest
     [Fact]
     public async Task Restore_FromAnOlderImage_PicksTheNewestDumpTakenAtARevisionItKnows()
     {
-        await RunAsync(OlderImage);
+        await InstallAsync(OlderImage);
         await WriteContentAsync();
         await RunAsync(Image);
         await RunAsync(Image, "backup");
@@ -54,7 +54,7 @@ public sealed class DbInitRestoreTests : BackupVolumeTest
     [Fact]
     public async Task Restore_OfADumpThatBreaksOffMidway_LeavesTheDatabaseAsItWas()
     {
-        await RunAsync(Image);
+        await InstallAsync(Image);
         await WriteContentAsync();
         await Database.ExecuteAsync("INSERT INTO community (name) SELECT 'community ' || n FROM generate_series(1, 50000) n");
         await RunAsync(Image, "backup");
@@ -79,7 +79,7 @@ public sealed class DbInitRestoreTests : BackupVolumeTest
     [Fact]
     public async Task Restore_KilledWhileItRuns_LeavesTheDatabaseAsItWas()
     {
-        await RunAsync(Image);
+        await InstallAsync(Image);
         await WriteContentAsync();
         await Database.ExecuteAsync("INSERT INTO community (name) SELECT 'community ' || n FROM generate_series(1, 200000) n");
         await RunAsync(Image, "backup");
@@ -101,7 +101,7 @@ public sealed class DbInitRestoreTests : BackupVolumeTest
     [Fact]
     public async Task Restore_WhileTheAppStaysConnected_RefusesAfterItsWaitAndChangesNothing()
     {
-        await RunAsync(Image);
+        await InstallAsync(Image);
         await WriteContentAsync();
         await RunAsync(Image, "backup");
         await Database.ExecuteAsync("DELETE FROM post_reply");
@@ -118,7 +118,7 @@ public sealed class DbInitRestoreTests : BackupVolumeTest
     [Fact]
     public async Task Restore_WaitsForTheLastSessionsOfTheStoppedAppToEnd_ThenRestores()
     {
-        await RunAsync(Image);
+        await InstallAsync(Image);
         await WriteContentAsync();
         await RunAsync(Image, "backup");
         await Database.ExecuteAsync("DELETE FROM post_reply");

@@ -72,7 +72,7 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
     [Fact]
     public async Task InstanceWithData_GetsNoAdministratorAndNeedsNoPassword()
     {
-        await DbInit.RunAsync(Database, Redis, Image);
+        await InstallAsync(Image);
         await Database.ExecuteAsync("DELETE FROM user_role; DELETE FROM \"user\"; INSERT INTO \"user\" (user_name) VALUES ('alice')");
 
         await using var dbInit = DbInit.Start(Database, Redis, Image, environment: new() { [DatabaseMigration.AdminPasswordVariable] = null });
@@ -171,7 +171,7 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
     [Fact]
     public async Task WebPod_AsDeclared_WithTheDatabaseCut_StaysAliveButLeavesTheServiceUntilItIsBack()
     {
-        await DbInit.RunAsync(Database, Redis, Image);
+        await InstallAsync(Image);
         var run = await ProgramAsync(StackConfig.Prod);
         var container = run.Deployment("web").Inputs.At("spec.template.spec.containers[0]")!;
         var command = container.Array("command").Select(c => c!.GetValue<string>()).ToArray();

@@ -36,6 +36,9 @@ public abstract class StandInInstanceTest : IAsyncLifetime
         Image.Dispose();
     }
 
+    /// <summary>Starts this test from an instance that <paramref name="image"/> installed (<see cref="InstalledDatabases"/>).</summary>
+    protected Task InstallAsync(StandInImage image) => InstalledDatabases.CopyInstalledAsync(Database, Redis, image);
+
     /// <summary>db_init.py in this test's image, against its database and Redis unless told otherwise.</summary>
     protected ScriptProcess StartDbInit(
         string? databaseUrl = null,

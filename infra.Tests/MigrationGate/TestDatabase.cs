@@ -129,6 +129,20 @@ public sealed class TestDatabase : IAsyncDisposable
         await grant.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Makes this database a copy of <paramref name="template"/>, which nobody may be connected to.</summary>
+    public async Task RecreateFromTemplateAsync(TestDatabase template)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        await using var connection = await OpenAsync(_admin.Database!);
+        await using (var drop = new NpgsqlCommand($"DROP DATABASE {Name} WITH (FORCE)", connection))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {Name} TEMPLATE {template.Name}", connection);
+        await create.ExecuteNonQueryAsync();
+    }
+
     /// <remarks>
     /// DROP DATABASE ... WITH (FORCE) ends the sessions still connected, and refuses unless it may
     /// end every one of them: a session of a role this test created, or one still starting up
