@@ -81,14 +81,22 @@ public sealed class DbInitRestoreTests : BackupVolumeTest
     {
         await InstallAsync(Image);
         await WriteContentAsync();
-        await Database.ExecuteAsync("INSERT INTO community (name) SELECT 'community ' || n FROM generate_series(1, 200000) n");
+        // A table each of whose rows takes half a second to come back: its CHECK sleeps during a COPY,
+        // which only the restore runs. However loaded this machine is, the restore is still at work
+        // seconds after the test has seen it empty the schema.
+        await Database.ExecuteAsync("""
+            CREATE FUNCTION restored_slowly() RETURNS boolean LANGUAGE sql
+                AS $$ SELECT true FROM pg_sleep(CASE WHEN current_query() LIKE 'COPY %' THEN 0.5 ELSE 0 END) $$;
+            CREATE TABLE slow_to_restore (n integer CHECK (restored_slowly()));
+            INSERT INTO slow_to_restore SELECT generate_series(1, 6);
+            """);
         await RunAsync(Image, "backup");
         await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('written-after-the-backup')");
         var counts = await RowCountsAsync();
 
         // As the Job's deadline does: every process of the container killed at once, once the
         // restore's transaction has emptied the schema (it holds the dropped tables' locks) and
-        // before it can have committed: the 200,000 rows are still to come.
+        // before it can have committed: three seconds of rows are still to come.
         await using var restore = Start(Image, "restore");
         await restore.WaitForOutputAsync("restoring ", DbInit.OutputTimeout);
         await WaitForTheRestoreToHoldTheDroppedTablesAsync();
