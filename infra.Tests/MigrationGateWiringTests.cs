@@ -121,6 +121,50 @@ public sealed class MigrationGateWiringTests
 
     [Theory]
     [MemberData(nameof(Stacks))]
+    public async Task Waiters_PruneTheJobsLabelledAsTheMigrationJobIs(string stack)
+    {
+        var run = await ProgramAsync(StackInventoryTests.Config(stack));
+
+        var jobLabels = Labels(run.Single(JobType).Inputs.At("metadata.labels"));
+        var selectors = GatedPodSpecs(run)
+            .Select(p => p.Spec.Objects("initContainers").Single(c => c.Str("name") == "wait-for-migrations"))
+            .Select(waiter => waiter.Objects("env").Single(e => e.Str("name") == "MIGRATION_JOBS_SELECTOR").Str("value")!)
+            .ToList();
+        Assert.NotEmpty(selectors);
+        var selector = Assert.Single(selectors.Distinct());
+        // The labels every release's Job carries alike, not managed-by, which adoption may have set otherwise.
+        Assert.Equal(
+            jobLabels.Where(label => label.Key != "app.kubernetes.io/managed-by").OrderBy(label => label.Key, StringComparer.Ordinal),
+            SelectorTerms(selector).OrderBy(label => label.Key, StringComparer.Ordinal));
+        Assert.True(Selects(selector, jobLabels), $"{selector} does not select the migration Job, labelled {string.Join(',', jobLabels)}.");
+    }
+
+    [Fact]
+    public async Task Waiters_PruneNoJobOfAnotherComponent()
+    {
+        // A declared restore is the other Job the program creates; the CronJobs create Jobs of their own.
+        var run = await ProgramAsync(StackConfig.Prod.WithField("maintenance", "enabled", true).WithField("maintenance", "restore", "newest"));
+
+        var selector = Assert.Single(GatedPodSpecs(run)
+            .Select(p => p.Spec.Objects("initContainers").Single(c => c.Str("name") == "wait-for-migrations"))
+            .Select(waiter => waiter.Objects("env").Single(e => e.Str("name") == "MIGRATION_JOBS_SELECTOR").Str("value")!)
+            .Distinct());
+        var restore = Assert.Single(run.OfType(JobType), j => j.Name == "piefed-db-restore").Inputs;
+        Assert.False(Selects(selector, Labels(restore.At("metadata.labels"))), "The selector selects the restore Job.");
+        var cronJobs = run.OfType(CronJobType).ToList();
+        Assert.Contains(cronJobs, c => c.Name == "piefed-db-backups-scheduled");
+        foreach (var cronJob in cronJobs)
+        {
+            // A Job without labels of its own gets its pod template's (kubernetes pkg/apis/batch/v1/defaults.go, SetDefaults_Job).
+            var template = cronJob.Inputs.At("spec.jobTemplate")!;
+            var labels = Labels(template.At("metadata.labels")) is { Count: > 0 } own ? own : Labels(template.At("spec.template.metadata.labels"));
+            Assert.NotEmpty(labels);
+            Assert.False(Selects(selector, labels), $"The selector selects the Jobs of {cronJob.Name}.");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
     public async Task PieFedContainers_NoneMigratesButTheJob(string stack)
     {
         var run = await ProgramAsync(StackInventoryTests.Config(stack));
@@ -318,5 +362,19 @@ public sealed class MigrationGateWiringTests
         => run.Deployment(component).Inputs.Objects("spec.template.spec.containers").First(c => c.Str("name") == component);
 
     private static string[] Strings(JsonNode node, string path) => [.. node.Array(path).Select(n => n!.GetValue<string>())];
+
+    private static Dictionary<string, string> Labels(JsonNode? labels)
+        => labels?.AsObject().ToDictionary(l => l.Key, l => l.Value!.GetValue<string>()) ?? [];
+
+    /// <summary>The terms of an equality-based label selector, key=value joined by commas, as the API server reads it.</summary>
+    private static List<KeyValuePair<string, string>> SelectorTerms(string selector)
+        => [.. selector.Split(',').Select(term => term.Split('=')).Select(parts =>
+        {
+            Assert.True(parts.Length == 2 && parts[0].Length > 0, $"{selector} is not key=value terms joined by commas.");
+            return KeyValuePair.Create(parts[0], parts[1]);
+        })];
+
+    private static bool Selects(string selector, Dictionary<string, string> labels)
+        => SelectorTerms(selector).All(term => labels.GetValueOrDefault(term.Key) == term.Value);
 
 }

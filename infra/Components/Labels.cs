@@ -15,6 +15,13 @@ internal static class Labels
             .Add(Name, "piefed")
             .Add(Component, component);
 
+    /// <summary>
+    /// <see cref="Selector"/> as the API's labelSelector parameter writes it, in a fixed order: a dictionary's order
+    /// can differ between runs, and a pod spec that carries this must not.
+    /// </summary>
+    public static string SelectorQuery(string component)
+        => string.Join(',', Selector(component).OrderBy(label => label.Key, StringComparer.Ordinal).Select(label => $"{label.Key}={label.Value}"));
+
     public static ImmutableDictionary<string, string> For(string component)
         => Selector(component).Add(ManagedBy, "pulumi");
 }

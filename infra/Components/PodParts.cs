@@ -167,6 +167,10 @@ public sealed record MigrationGate(Output<string> JobName, Output<string> Servic
                     ValueFrom = new EnvVarSourceArgs { FieldRef = new ObjectFieldSelectorArgs { FieldPath = "metadata.namespace" } },
                 },
                 new EnvVarArgs { Name = "WAIT_TIMEOUT_SECONDS", Value = ((int)Timeout.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                // Lets the waiter delete the migration Jobs nothing waits for any more, which under GitOps pile up
+                // one a release. Set in every mode: the gate cannot tell whether the provider renders YAML, and in a
+                // deployed stack the waiter keeps every Job Pulumi still holds (the current one and its predecessor).
+                new EnvVarArgs { Name = "MIGRATION_JOBS_SELECTOR", Value = Labels.SelectorQuery(DatabaseMigration.Component) },
             },
             VolumeMounts =
             {
