@@ -22,6 +22,17 @@ public sealed class ApiPermissionsTests
     }
 
     [Fact]
+    public async Task DeclaredBy_TheShippedWaiter_ReadsWhatPythonEvaluatesInOrderEachOnce()
+    {
+        var declared = MigrationScripts.WaitForMigrationsApiPermissions();
+
+        Assert.Equal((await PythonDeclaredAccess.ReadAsync()).Distinct(), declared);
+        // The pruning of old Jobs lists them with the pods it shares with the failure logs, and deletes them.
+        Assert.Contains(new ApiAccess("delete", "jobs", "batch"), declared);
+        Assert.Single(declared, access => access == new ApiAccess("list", "pods", ""));
+    }
+
+    [Fact]
     public void DeclaredBy_OnePermissionForTwoPurposes_ListsItOnce()
     {
         var script = Waiter(WatchEntry, WatchEntry + "\n" + """    "watch_job_again": ("watch", "jobs", "batch"),""");

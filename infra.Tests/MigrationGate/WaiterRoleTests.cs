@@ -13,26 +13,37 @@ namespace PieFed.Infra.Tests.MigrationGate;
 public sealed class WaiterRoleTests
 {
     private const string FailedMigrationLog = "migration crashed: relation \"post\" already exists";
+    private const string OldJobName = "piefed-db-init-0a1b2c3";
     private static readonly TimeSpan HardTimeout = TimeSpan.FromSeconds(30);
 
-    public static TheoryData<string, string, string> DeclaredAccess()
-    {
-        var data = new TheoryData<string, string, string>();
-        foreach (var access in MigrationScripts.WaitForMigrationsApiPermissions())
-        {
-            data.Add(access.Verb, access.Resource, access.Group);
-        }
+    /// <summary>What the waiter requests for a Job that fails: read and watch it, list its pods, read their logs.</summary>
+    private static readonly ApiAccess[] FailedJobAccess =
+        [new("get", "jobs", "batch"), new("watch", "jobs", "batch"), new("list", "pods", ""), new("get", "pods/log", "")];
 
-        return data;
+    /// <summary>What it requests to prune old Jobs once its own completed.</summary>
+    private static readonly ApiAccess[] PruningAccess =
+        [new("list", "jobs", "batch"), new("list", "replicasets", "apps"), new("list", "pods", ""), new("delete", "jobs", "batch")];
+
+    public static TheoryData<string, string, string> AccessAFailedJobNeeds() => Data(FailedJobAccess);
+
+    public static TheoryData<string, string, string> AccessThePruningNeeds() => Data(PruningAccess);
+
+    [Fact]
+    public void TheRunsBelow_TogetherUseEveryPermissionTheWaiterDeclares()
+    {
+        Assert.Equal(
+            RoleAccess.Sorted(MigrationScripts.WaitForMigrationsApiPermissions()),
+            RoleAccess.Sorted(FailedJobAccess.Union(PruningAccess)));
     }
 
     [Fact]
     public async Task ProgramsRole_LetsTheWaiterReleaseThePodWhenTheJobCompletes()
     {
-        await using var api = await StandInKubernetesApi.StartAsync(granted: await ProgramsRoleAsync());
+        var program = await ProgramAsync();
+        await using var api = await StandInKubernetesApi.StartAsync(granted: program.Role);
         api.SetJob(api.RunningJob());
         var watch = api.NextWatchAsync();
-        await using var waiter = StartWaiter(api);
+        await using var waiter = StartWaiter(api, program.Selector);
 
         await OnceWatchedAsync(watch, waiter, () => api.SetJob(api.CompleteJob()));
 
@@ -43,9 +54,10 @@ public sealed class WaiterRoleTests
     [Fact]
     public async Task ProgramsRole_LetsTheWaiterPrintTheLogsOfAJobThatFails()
     {
-        await using var api = await StandInKubernetesApi.StartAsync(granted: await ProgramsRoleAsync());
+        var program = await ProgramAsync();
+        await using var api = await StandInKubernetesApi.StartAsync(granted: program.Role);
         var watch = StartJobThatWillFail(api);
-        await using var waiter = StartWaiter(api);
+        await using var waiter = StartWaiter(api, program.Selector);
 
         await OnceWatchedAsync(watch, waiter, () => api.SetJob(api.FailedJob()));
 
@@ -58,17 +70,51 @@ public sealed class WaiterRoleTests
         OutputAssert.DoesNotContain(waiter, "403 Forbidden");
     }
 
+    [Fact]
+    public async Task ProgramsRole_LetsTheWaiterPruneAnOldJobOfTheProgramsMigration()
+    {
+        var program = await ProgramAsync();
+        await using var api = await StandInKubernetesApi.StartAsync(granted: program.Role);
+        AddJobHistory(api, program);
+        await using var waiter = StartWaiter(api, program.Selector);
+
+        await OutputAssert.ExitsWith(0, waiter, HardTimeout);
+        Assert.DoesNotContain(OldJobName, api.JobNames());
+        OutputAssert.Contains(waiter, $"deleted old migration Job {api.Namespace}/{OldJobName}");
+        OutputAssert.DoesNotContain(waiter, "403 Forbidden");
+    }
+
     [Theory]
-    [MemberData(nameof(DeclaredAccess))]
+    [MemberData(nameof(AccessThePruningNeeds))]
+    public async Task ProgramsRoleLackingAPermissionThePruningNeeds_ReleasesThePodNamingTheMissingOne(string verb, string resource, string group)
+    {
+        var withheld = new ApiAccess(verb, resource, group);
+        var program = await ProgramAsync();
+        Assert.Contains(withheld, program.Role);
+        await using var api = await StandInKubernetesApi.StartAsync(granted: program.Role.Where(access => access != withheld));
+        AddJobHistory(api, program);
+        await using var waiter = StartWaiter(api, program.Selector);
+
+        await OutputAssert.ExitsWith(0, waiter, HardTimeout);
+        Assert.Contains(OldJobName, api.JobNames());
+        var qualified = group.Length == 0 ? resource : $"{resource}.{group}";
+        OutputAssert.InOrder(
+            waiter,
+            $"stopped pruning old migration Jobs, the pod starts all the same: 403 Forbidden: the pod's ServiceAccount may not {verb} {qualified} in namespace {api.Namespace}",
+            "migrations done; releasing the pod");
+    }
+
+    [Theory]
+    [MemberData(nameof(AccessAFailedJobNeeds))]
     public async Task ProgramsRoleLackingAnyOneOfItsPermissions_KeepsTheLogsFromTheOperatorNamingTheMissingOne(
         string verb, string resource, string group)
     {
         var withheld = new ApiAccess(verb, resource, group);
-        var role = await ProgramsRoleAsync();
-        Assert.Contains(withheld, role);
-        await using var api = await StandInKubernetesApi.StartAsync(granted: role.Where(access => access != withheld));
+        var program = await ProgramAsync();
+        Assert.Contains(withheld, program.Role);
+        await using var api = await StandInKubernetesApi.StartAsync(granted: program.Role.Where(access => access != withheld));
         var watch = StartJobThatWillFail(api);
-        await using var waiter = StartWaiter(api);
+        await using var waiter = StartWaiter(api, program.Selector);
 
         // Failing the Job once it is watched makes the run use every permission: read the Job, watch it,
         // list its pods, read their logs.
@@ -80,10 +126,34 @@ public sealed class WaiterRoleTests
         OutputAssert.DoesNotContain(waiter, FailedMigrationLog);
     }
 
-    private static async Task<IReadOnlyList<ApiAccess>> ProgramsRoleAsync()
+    private static TheoryData<string, string, string> Data(IEnumerable<ApiAccess> access)
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var (verb, resource, group) in access)
+        {
+            data.Add(verb, resource, group);
+        }
+
+        return data;
+    }
+
+    /// <summary>From the mocked stack: the waiter's Role, the migration Job's labels and the selector its init containers are given.</summary>
+    private static async Task<ProgramFacts> ProgramAsync()
     {
         var run = await StackRun.ProgramAsync(StackConfig.Prod);
-        return RoleAccess.Of(run.Single(StackRun.RoleType).Inputs);
+        var waiter = run.Deployment("web").Inputs.Objects("spec.template.spec.initContainers").Single(c => c.Str("name") == "wait-for-migrations");
+        return new ProgramFacts(
+            RoleAccess.Of(run.Single(StackRun.RoleType).Inputs),
+            run.Single(StackRun.JobType).Inputs.At("metadata.labels")!.AsObject().ToDictionary(l => l.Key, l => l.Value!.GetValue<string>()),
+            waiter.Objects("env").Single(e => e.Str("name") == "MIGRATION_JOBS_SELECTOR").Str("value")!);
+    }
+
+    /// <summary>An old Job nothing waits for, the previous release's, and this release's, complete, all labelled as the program labels its Job.</summary>
+    private static void AddJobHistory(StandInKubernetesApi api, ProgramFacts program)
+    {
+        api.SetJob(StandInKubernetesApi.Named(api.CompleteJob(), OldJobName, 10, program.MigrationLabels));
+        api.SetJob(StandInKubernetesApi.Named(api.CompleteJob(), "piefed-db-init-4d5e6f7", 20, program.MigrationLabels));
+        api.SetJob(StandInKubernetesApi.Named(api.CompleteJob(), api.JobName, 30, program.MigrationLabels));
     }
 
     private static string PodName(StandInKubernetesApi api) => $"{api.JobName}-aaaaa";
@@ -109,12 +179,16 @@ public sealed class WaiterRoleTests
         }
     }
 
-    private static ScriptProcess StartWaiter(StandInKubernetesApi api)
+    /// <summary>Starts the waiter with what the program gives it: the Job's name, its deadline, the selector of the migration Jobs.</summary>
+    private static ScriptProcess StartWaiter(StandInKubernetesApi api, string selector)
     {
         var environment = api.WaiterEnvironment();
+        environment["MIGRATION_JOBS_SELECTOR"] = selector;
         environment["WAIT_TIMEOUT_SECONDS"] = "120";
         // Longer than any test: only the watch's own events can move the waiter on.
         environment["WAIT_PROGRESS_INTERVAL_SECONDS"] = (2 * HardTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture);
         return ScriptProcess.Start(MigrationScripts.WaitForMigrations, MigrationScripts.WaitForMigrationsFileName, environment);
     }
+
+    private sealed record ProgramFacts(IReadOnlyList<ApiAccess> Role, Dictionary<string, string> MigrationLabels, string Selector);
 }

@@ -17,9 +17,11 @@ public sealed class MigrationRbacArgs : ResourceArgs
 }
 
 /// <summary>
-/// The identity of the wait-for-migrations init containers: it may read Jobs (to wait for this
-/// release's migration) and the pods and logs of a Job (to print a failed migration's output),
-/// in its own namespace only, and nothing else.
+/// The identity of the wait-for-migrations init containers, in its own namespace only: it may read
+/// and watch Jobs (to wait for this release's migration), list pods and read their logs (to print a
+/// failed migration's output), and list Jobs, pods and ReplicaSets and delete Jobs (to prune the
+/// migration Jobs no pod can wait for any more). RBAC cannot narrow a list or a delete to one
+/// component's Jobs; the script deletes only old migration Jobs that finished and nothing refers to.
 /// </summary>
 public sealed class MigrationRbac : ComponentResource
 {
@@ -46,7 +48,8 @@ public sealed class MigrationRbac : ComponentResource
         {
             Metadata = new ObjectMetaArgs { Name = args.AccountName, Namespace = args.Namespace, Labels = labels },
             // Exactly what the waiter declares it requests (API_PERMISSIONS in the script): read and watch
-            // its Job; on failure, list the Job's pods and read their logs.
+            // its Job; on failure, list the Job's pods and read their logs; once it completed, list the
+            // migration Jobs, the pods and ReplicaSets that may wait for them, and delete the unneeded ones.
             Rules = RulesGranting(MigrationScripts.WaitForMigrationsApiPermissions()),
         }, childOptions);
 

@@ -4,6 +4,16 @@ Decides Complete / Failed itself from the Job's conditions, because `kubectl wai
 Job and blocks until its timeout. Watches the Job so that the pod is released as soon as the Job
 completes, re-reading it whenever a watch ends.
 
+Once the Job has completed, and before releasing the pod, deletes this instance's older migration Jobs
+that no pod can wait for any more, so that under GitOps (where every release leaves its Job behind,
+docs/gitops.md "Old migration Jobs") they do not pile up. Of the Jobs MIGRATION_JOBS_SELECTOR selects,
+in order of creation, it keeps this release's Job, every newer one, and the one just before it (the
+previous release, whose pods may still be recreated while this rollout finishes). An older one is
+deleted only when it has finished (Complete, SuccessCriteriaMet, Failed or FailureTarget), no pod of
+the namespace names it in a container's JOB_NAME, and no ReplicaSet scaled above 0 would create such a
+pod. Best effort: the first error, or PRUNE_BUDGET_SECONDS running out, ends the pruning with one line
+saying why, and the pod is released all the same.
+
   Complete (or SuccessCriteriaMet)   exit 0 at once
   Failed (or FailureTarget)          print the Job's pod logs and the failure reason, exit 1
   not found                          keep waiting: under GitOps the pods may exist before the Job
@@ -12,6 +22,7 @@ completes, re-reading it whenever a watch ends.
                                      and the kubelet restarts a failed init container with backoff
   5xx, 429, 410, network errors      retried (with a fresh read of the Job) until the deadline
   deadline passed                    print the Job's last known status, exit 1
+  (pruning of old Jobs)              never changes the outcome: its errors are logged and it stops
 
 Environment:
   JOB_NAME                         required: the exact name of this release's migration Job
@@ -19,12 +30,17 @@ Environment:
   WAIT_TIMEOUT_SECONDS             default 600
   WAIT_PROGRESS_INTERVAL_SECONDS   default 30
   WAIT_LOG_TAIL_LINES              default 100 (per container of each of the Job's pods)
+  MIGRATION_JOBS_SELECTOR          the label selector of this instance's migration Jobs, e.g.
+                                   app.kubernetes.io/name=piefed,app.kubernetes.io/component=db-init;
+                                   unset: no old Job is pruned and no request is made for it
   SERVICEACCOUNT_DIR               default /var/run/secrets/kubernetes.io/serviceaccount
                                    (token, ca.crt, namespace)
   KUBERNETES_SERVICE_HOST/PORT     set by Kubernetes in every pod
 
 RBAC for the pod's ServiceAccount, in the Job's namespace: the rules in API_PERMISSIONS below, which
-the Pulumi program builds the Role from and a 403 message lists.
+the Pulumi program builds the Role from and a 403 message lists: reading and watching its Job, listing
+a failed Job's pods and reading their logs, and for the pruning listing Jobs, pods and ReplicaSets and
+deleting Jobs.
 
 Exit codes: 0 complete, 1 failed or gave up, 2 misconfigured, 143 stopped by SIGTERM (as PID 1
 of a container, Python would otherwise ignore SIGTERM).
@@ -51,24 +67,32 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 WATCH_SILENCE_GRACE_SECONDS = 5.0
 FIRST_RETRY_DELAY_SECONDS = 0.5
 LONGEST_RETRY_DELAY_SECONDS = 5.0
+# Pruning delays the pod's start; a slow API server must not hold it for long.
+PRUNE_BUDGET_SECONDS = 15.0
 SUCCESS_CONDITIONS = ("Complete", "SuccessCriteriaMet")
 # Since Kubernetes 1.31 a failing Job gets FailureTarget first and Failed only once its pods are gone;
 # either one means the Job will not succeed.
 FAILURE_CONDITIONS = ("Failed", "FailureTarget")
 JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+# How a pod names the Job its gate waits for: this script's own setting, in the waiter's container.
+JOB_REFERENCE_VARIABLE = "JOB_NAME"
 # Every request the gate makes to the Kubernetes API, by what it is for, with the RBAC rule it needs
 # in the Job's namespace: (verb, resource, API group). Each request names its entry, so none can be
 # made without being declared here; the Pulumi program reads this literal to build the waiter's Role
 # (MigrationRbac.cs), so it stays a plain dict of string triples, one entry a line.
-# All are GETs, which Kubernetes authorizes as "get" for one object, "list" for a collection and
-# "watch" with watch=true: the watch of a collection narrowed to the Job by a metadata.name
-# fieldSelector needs "watch", not "list"
+# Kubernetes authorizes a GET as "get" for one object, "list" for a collection and "watch" with
+# watch=true (the watch of a collection narrowed to the Job by a metadata.name fieldSelector needs
+# "watch", not "list"), and a DELETE of one object as "delete"
 # (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
 API_PERMISSIONS = {
     "read_job": ("get", "jobs", "batch"),
     "watch_job": ("watch", "jobs", "batch"),
     "list_job_pods": ("list", "pods", ""),
     "read_pod_log": ("get", "pods/log", ""),
+    "list_migration_jobs": ("list", "jobs", "batch"),
+    "list_namespace_pods": ("list", "pods", ""),
+    "list_replicasets": ("list", "replicasets", "apps"),
+    "delete_old_job": ("delete", "jobs", "batch"),
 }
 
 
@@ -86,6 +110,10 @@ class Transient(Exception):
 
 class NotFound(Fatal):
     """Only a missing Job is worth waiting for; the caller reading it says so."""
+
+
+class Conflict(Fatal):
+    """A precondition failed: the object is not the one the request named; the caller deleting it says what then."""
 
 
 def log(message):
@@ -139,8 +167,8 @@ class KubernetesApi:
         self.token_path = os.path.join(credentials_dir, "token")
         self.ca_path = os.path.join(credentials_dir, "ca.crt")
 
-    def open(self, path, query, permission, timeout):
-        """Sends a GET and returns (connection, response) for a 2xx answer; raises otherwise."""
+    def open(self, method, path, query, permission, timeout, body=None):
+        """Sends a request and returns (connection, response) for a 2xx answer; raises otherwise."""
         try:
             # Read on every request: projected ServiceAccount tokens are rotated by the kubelet.
             with open(self.token_path, encoding="utf-8") as token_file:
@@ -152,11 +180,12 @@ class KubernetesApi:
                 " the pod needs its ServiceAccount token mounted (automountServiceAccountToken)"
             ) from None
         target = f"{path}?{urllib.parse.urlencode(query)}" if query else path
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         connection = http.client.HTTPSConnection(self.host, self.port, context=context, timeout=timeout)
         try:
-            connection.request(
-                "GET", target, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            )
+            connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
             if 200 <= response.status < 300:
                 return connection, response
@@ -171,8 +200,11 @@ class KubernetesApi:
             connection.close()
             raise Transient(f"cannot reach the Kubernetes API at {self.address}: {one_line(error)}") from None
         connection.close()
+        request = f"{method} {path}"
         if response.status == 404:
-            raise NotFound(f"the API server answered 404 Not Found to GET {path}: {message}")
+            raise NotFound(f"the API server answered 404 Not Found to {request}: {message}")
+        if response.status == 409:
+            raise Conflict(f"the API server answered 409 Conflict to {request}: {message}")
         if response.status == 401:
             raise Fatal(
                 f"401 Unauthorized: the API server at {self.address} rejected the ServiceAccount token"
@@ -182,24 +214,31 @@ class KubernetesApi:
             raise Fatal(permission.explain_denial(message))
         # 410 Gone: the resourceVersion to watch from has expired; a fresh read supplies a new one.
         if response.status in (410, 429) or response.status >= 500:
-            raise Transient(f"the API server answered {response.status} {response.reason} to GET {path}: {message}")
-        raise Fatal(f"the API server answered {response.status} {response.reason} to GET {path}: {message}")
+            raise Transient(f"the API server answered {response.status} {response.reason} to {request}: {message}")
+        raise Fatal(f"the API server answered {response.status} {response.reason} to {request}: {message}")
 
-    def get(self, path, query, permission):
-        connection, response = self.open(path, query, permission, REQUEST_TIMEOUT_SECONDS)
+    def send(self, method, path, query, permission, timeout, body=None):
+        """Sends a request and returns the body of its 2xx answer; raises otherwise."""
+        connection, response = self.open(method, path, query, permission, timeout, body)
         try:
             return response.read()
         except (OSError, http.client.HTTPException) as error:
-            raise Transient(f"unreadable answer to GET {path}: {one_line(error)}") from None
+            raise Transient(f"unreadable answer to {method} {path}: {one_line(error)}") from None
         finally:
             connection.close()
 
-    def get_json(self, path, query, permission):
-        body = self.get(path, query, permission)
+    def get(self, path, query, permission, timeout=REQUEST_TIMEOUT_SECONDS):
+        return self.send("GET", path, query, permission, timeout)
+
+    def get_json(self, path, query, permission, timeout=REQUEST_TIMEOUT_SECONDS):
+        body = self.get(path, query, permission, timeout)
         try:
             return json.loads(body)
         except ValueError as error:
             raise Transient(f"unreadable answer to GET {path}: {one_line(error)}") from None
+
+    def delete(self, path, options, permission, timeout):
+        self.send("DELETE", path, None, permission, timeout, json.dumps(options).encode("utf-8"))
 
 
 def server_message(body):
@@ -246,13 +285,14 @@ class JobState:
 
 
 class Gate:
-    def __init__(self, api, namespace, job_name, timeout, progress_interval, log_tail_lines):
+    def __init__(self, api, namespace, job_name, timeout, progress_interval, log_tail_lines, old_jobs):
         self.api = api
         self.namespace = namespace
         self.job_name = job_name
         self.timeout = timeout
         self.progress_interval = progress_interval
         self.log_tail_lines = log_tail_lines
+        self.old_jobs = old_jobs
         self.reference = f"{namespace}/{job_name}"
         self.jobs_path = f"/apis/batch/v1/namespaces/{urllib.parse.quote(namespace, safe='')}/jobs"
         self.last_summary = "never read (the API server did not answer)"
@@ -291,7 +331,11 @@ class Gate:
         if resource_version:
             query["resourceVersion"] = resource_version
         connection, response = self.api.open(
-            self.jobs_path, query, Permission("watch_job", self.namespace), watch_seconds + WATCH_SILENCE_GRACE_SECONDS
+            "GET",
+            self.jobs_path,
+            query,
+            Permission("watch_job", self.namespace),
+            watch_seconds + WATCH_SILENCE_GRACE_SECONDS,
         )
         try:
             while True:
@@ -336,6 +380,8 @@ class Gate:
                 retry_delay = min(retry_delay * 2, LONGEST_RETRY_DELAY_SECONDS)
                 continue
             if state.outcome == JobState.COMPLETE:
+                if self.old_jobs is not None:
+                    self.old_jobs.prune()
                 log("migrations done; releasing the pod")
                 return 0
             if state.outcome == JobState.FAILED:
@@ -400,6 +446,132 @@ class Gate:
             print(f"----- end of logs of pod {pod_name}, container {name} -----", flush=True)
 
 
+class OldJobs:
+    """This instance's migration Jobs from before the previous release, deleted once nothing can wait for them."""
+
+    def __init__(self, api, namespace, own_job_name, selector):
+        self.api = api
+        self.namespace = namespace
+        self.own_job_name = own_job_name
+        self.selector = selector
+        quoted_namespace = urllib.parse.quote(namespace, safe="")
+        self.jobs_path = f"/apis/batch/v1/namespaces/{quoted_namespace}/jobs"
+        self.pods_path = f"/api/v1/namespaces/{quoted_namespace}/pods"
+        self.replicasets_path = f"/apis/apps/v1/namespaces/{quoted_namespace}/replicasets"
+        self.deadline = None
+
+    def prune(self):
+        self.deadline = time.monotonic() + PRUNE_BUDGET_SECONDS
+        try:
+            self.delete_unneeded()
+        except (Fatal, Transient) as error:
+            log(f"stopped pruning old migration Jobs, the pod starts all the same: {error}")
+        # An answer of an unexpected shape, or a flaw here, must not keep every pod from starting.
+        except Exception as error:
+            log(f"stopped pruning old migration Jobs, the pod starts all the same: {type(error).__name__}: {error}")
+
+    def delete_unneeded(self):
+        jobs = sorted(
+            self.list_items(self.jobs_path, {"labelSelector": self.selector}, "list_migration_jobs"),
+            key=lambda job: (job["metadata"]["creationTimestamp"], job["metadata"]["name"]),
+        )
+        names = [job["metadata"]["name"] for job in jobs]
+        if self.own_job_name not in names:
+            log(f"pruning no old migration Job: Job {self.own_job_name} is not among those labelled {self.selector}")
+            return
+        # The own Job and newer ones are kept, and so is the one just before: the previous release's pods
+        # may still be recreated (a drain, a crash) until this release's rollout has finished.
+        finished = []
+        for job in jobs[: max(names.index(self.own_job_name) - 1, 0)]:
+            if JobState(job).outcome == JobState.WAITING:
+                # Deleting a running Job would kill its migration midway.
+                log(f"kept old migration Job {self.describe(job)}: it has not finished")
+            else:
+                finished.append(job)
+        if not finished:
+            return
+        waiters = self.waiters()
+        for job in finished:
+            waiting = waiters.get(job["metadata"]["name"])
+            if waiting:
+                others = f" and {len(waiting) - 1} more" if len(waiting) > 1 else ""
+                log(f"kept old migration Job {self.describe(job)}: {waiting[0]}{others} names it in JOB_NAME")
+            else:
+                self.delete(job)
+
+    def waiters(self):
+        """Who may still wait for which Job: pods whose containers name it, and ReplicaSets that would create them."""
+        waiters = {}
+        for replicaset in self.list_items(self.replicasets_path, None, "list_replicasets"):
+            spec = replicaset.get("spec") or {}
+            # Unset means 1; only at 0 does a ReplicaSet create no pod.
+            replicas = spec.get("replicas", 1)
+            if replicas != 0:
+                for name in waited_for_jobs((spec.get("template") or {}).get("spec") or {}):
+                    waiters.setdefault(name, []).append(
+                        f"ReplicaSet {replicaset['metadata'].get('name')} ({replicas} replicas)"
+                    )
+        for pod in self.list_items(self.pods_path, None, "list_namespace_pods"):
+            for name in waited_for_jobs(pod.get("spec") or {}):
+                waiters.setdefault(name, []).append(f"pod {pod['metadata'].get('name')}")
+        return waiters
+
+    def delete(self, job):
+        metadata = job["metadata"]
+        # batch/v1 orphans a Job's pods unless told otherwise (kubernetes pkg/registry/batch/job/strategy.go,
+        # DefaultGarbageCollectionPolicy). The uid keeps a Job created again under the same name from being deleted.
+        options = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Background",
+            "preconditions": {"uid": metadata["uid"]},
+        }
+        try:
+            self.api.delete(
+                f"{self.jobs_path}/{urllib.parse.quote(metadata['name'], safe='')}",
+                options,
+                Permission("delete_old_job", self.namespace),
+                self.time_left(),
+            )
+        except NotFound:
+            log(f"old migration Job {self.describe(job)} was already deleted")
+            return
+        except Conflict:
+            log(f"kept migration Job {self.namespace}/{metadata['name']}: it was replaced since it was listed")
+            return
+        log(f"deleted old migration Job {self.describe(job)}, {JobState(job).outcome}, and its pods")
+
+    def list_items(self, path, query, purpose):
+        answer = self.api.get_json(path, query, Permission(purpose, self.namespace), self.time_left())
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not isinstance(items, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("metadata"), dict) for item in items
+        ):
+            raise Transient(f"unreadable answer to GET {path}: not a list of objects with metadata")
+        return items
+
+    def time_left(self):
+        """What is left of the budget for the next request, at most a request's usual timeout."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise Transient(f"its {PRUNE_BUDGET_SECONDS:g} s (PRUNE_BUDGET_SECONDS) are spent")
+        return min(remaining, REQUEST_TIMEOUT_SECONDS)
+
+    def describe(self, job):
+        metadata = job["metadata"]
+        return f"{self.namespace}/{metadata['name']} (created {metadata['creationTimestamp']})"
+
+
+def waited_for_jobs(pod_spec):
+    """The Jobs a pod's gate waits for: what its containers are given in JOB_NAME."""
+    names = set()
+    for container in (pod_spec.get("initContainers") or []) + (pod_spec.get("containers") or []):
+        for variable in container.get("env") or []:
+            if variable.get("name") == JOB_REFERENCE_VARIABLE and variable.get("value"):
+                names.add(variable["value"])
+    return names
+
+
 def describe_container_state(container_status):
     for phase, details in ((container_status or {}).get("state") or {}).items():
         facts = ", ".join(f"{key} {details[key]}" for key in ("exitCode", "reason", "message") if key in details)
@@ -428,13 +600,16 @@ def read_gate():
             raise ConfigurationError(
                 f"JOB_NAMESPACE is not set and {namespace_path} cannot be read: {error.strerror}"
             ) from None
+    api = KubernetesApi(host, read_positive_number("KUBERNETES_SERVICE_PORT", None, int), credentials_dir)
+    selector = os.environ.get("MIGRATION_JOBS_SELECTOR", "").strip()
     return Gate(
-        KubernetesApi(host, read_positive_number("KUBERNETES_SERVICE_PORT", None, int), credentials_dir),
+        api,
         namespace,
         job_name,
         read_positive_number("WAIT_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, float),
         read_positive_number("WAIT_PROGRESS_INTERVAL_SECONDS", DEFAULT_PROGRESS_INTERVAL_SECONDS, float),
         read_positive_number("WAIT_LOG_TAIL_LINES", DEFAULT_LOG_TAIL_LINES, int),
+        OldJobs(api, namespace, job_name, selector) if selector else None,
     )
 
 
