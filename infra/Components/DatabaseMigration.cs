@@ -115,7 +115,8 @@ public sealed class DatabaseMigration : ComponentResource
             // rendered, and a pruning controller would delete the Job with it, while the previous
             // release's pods (still serving while the new migration runs, or after it failed) wait
             // for it whenever one is recreated. Flux and Argo CD leave an object with these
-            // annotations in place (docs/gitops.md, "Old migration Jobs").
+            // annotations in place; the waiters delete the ones nothing waits for any more
+            // (docs/gitops.md, "Old migration Jobs").
             [KeyValuePair.Create(FluxPruneAnnotation, "disabled"), KeyValuePair.Create(ArgoCdSyncOptionsAnnotation, "Prune=false")]);
 
         JobName = job.Metadata.Apply(m => m.Name);
