@@ -50,7 +50,7 @@ public sealed class DbInitTests : StandInInstanceTest
     [Fact]
     public async Task MigratedButNeverSeeded_IsSeededOnTheRetry()
     {
-        await FlaskAsync("db", "upgrade");
+        await MigrateAsync(Image);
 
         await using var dbInit = StartDbInit();
 
@@ -64,7 +64,7 @@ public sealed class DbInitTests : StandInInstanceTest
     [Fact]
     public async Task InstanceWithSiteAndUsers_IsNeverSeededAgain()
     {
-        await FlaskAsync("db", "upgrade");
+        await MigrateAsync(Image);
         await Database.ExecuteAsync("INSERT INTO site (name, private_key) VALUES ('my.instance', 'key'); INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
 
         await using var dbInit = StartDbInit();
@@ -81,7 +81,7 @@ public sealed class DbInitTests : StandInInstanceTest
     [InlineData("INSERT INTO \"user\" (user_name) VALUES ('alice')", "SELECT user_name FROM \"user\"", "alice")]
     public async Task InstanceWithEitherASiteRowOrAUser_IsNotSeeded(string insert, string select, string survivor)
     {
-        await FlaskAsync("db", "upgrade");
+        await MigrateAsync(Image);
         await Database.ExecuteAsync(insert);
 
         await using var dbInit = StartDbInit();
@@ -107,7 +107,7 @@ public sealed class DbInitTests : StandInInstanceTest
     public async Task FailingSeed_FailsWithItsOutput()
     {
         // Migrated by the owner; db-init then runs as a role that may read but not drop the tables.
-        await FlaskAsync("db", "upgrade");
+        await MigrateAsync(Image);
         var role = "piefed_gate_reader_" + Database.Name[^12..];
         await Database.CreateRoleAsync(role, "reader-password");
         await Database.ExecuteAsync($"GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{role}\"");
@@ -200,6 +200,4 @@ public sealed class DbInitTests : StandInInstanceTest
         OutputAssert.Contains(dbInit, "STANDIN-MIGRATE: received SIGTERM");
         OutputAssert.Contains(dbInit, "db-init: stopped by SIGTERM");
     }
-
-    private Task FlaskAsync(params string[] arguments) => DbInit.FlaskAsync(Database, Redis, Image, arguments);
 }

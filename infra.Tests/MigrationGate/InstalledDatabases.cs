@@ -6,35 +6,41 @@ using System.Text;
 namespace PieFed.Infra.Tests.MigrationGate;
 
 /// <summary>
-/// The database of an instance that db_init.py installed, for the tests that start from one. The
-/// first such test of a run installs it for real (db_init.py, `flask db upgrade`, `flask init-db`:
-/// three Python processes, about 1.7 CPU-seconds) into a database of its own; every test asking for
-/// an instance of the same image then gets a copy (CREATE DATABASE … TEMPLATE, milliseconds). The
-/// copy is the installed database byte for byte, site key and administrator included, and each test
-/// still writes to its own. The tests of the install itself still run it.
+/// The database of an instance that db_init.py installed, or that `flask db upgrade` migrated and
+/// nothing seeded, for the tests that start from one. The first such test of a run makes it for real
+/// (an install is three Python processes, db_init.py, `flask db upgrade` and `flask init-db`, about
+/// 1.7 CPU-seconds) in a database of its own; every test asking for the same state of the same image
+/// then gets a copy (CREATE DATABASE … TEMPLATE, milliseconds). The copy is that database byte for
+/// byte, site key and administrator included, and each test still writes to its own. The tests of the
+/// install and of the migration themselves still run them.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal static class InstalledDatabases
 {
-    private static readonly ConcurrentDictionary<string, Lazy<Task<TestDatabase>>> ByImage = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Lazy<Task<TestDatabase>>> ByStateAndImage = new(StringComparer.Ordinal);
 
     static InstalledDatabases() => AppDomain.CurrentDomain.ProcessExit += (_, _) => DropAll();
 
     /// <summary>Replaces <paramref name="database"/> with a copy of the instance <paramref name="image"/> installs.</summary>
-    public static async Task CopyInstalledAsync(TestDatabase database, TestRedis redis, StandInImage image)
+    public static Task CopyInstalledAsync(TestDatabase database, TestRedis redis, StandInImage image)
+        => CopyAsync(database, image, "installed", installed => DbInit.RunAsync(installed, redis, image));
+
+    /// <summary>Replaces <paramref name="database"/> with a copy of one that <paramref name="image"/>'s `flask db upgrade` migrated.</summary>
+    public static Task CopyMigratedAsync(TestDatabase database, TestRedis redis, StandInImage image)
+        => CopyAsync(database, image, "migrated", migrated => DbInit.FlaskAsync(migrated, redis, image, "db", "upgrade"));
+
+    private static async Task CopyAsync(TestDatabase database, StandInImage image, string state, Func<TestDatabase, Task> makeState)
     {
-        var installed = await ByImage.GetOrAdd(Fingerprint(image), _ => new Lazy<Task<TestDatabase>>(() => InstallAsync(redis, image))).Value;
-        await database.RecreateFromTemplateAsync(installed);
+        var template = await ByStateAndImage.GetOrAdd($"{state} by {Fingerprint(image)}", _ => new Lazy<Task<TestDatabase>>(async () =>
+        {
+            var made = await TestDatabase.CreateAsync();
+            await makeState(made);
+            return made;
+        })).Value;
+        await database.RecreateFromTemplateAsync(template);
     }
 
-    private static async Task<TestDatabase> InstallAsync(TestRedis redis, StandInImage image)
-    {
-        var installed = await TestDatabase.CreateAsync();
-        await DbInit.RunAsync(installed, redis, image);
-        return installed;
-    }
-
-    /// <summary>What the install depends on in the image: every file of its /app, by path and content.</summary>
+    /// <summary>What the install and the migration depend on in the image: every file of its /app, by path and content.</summary>
     private static string Fingerprint(StandInImage image)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -51,7 +57,7 @@ internal static class InstalledDatabases
 
     private static void DropAll()
     {
-        foreach (var installed in ByImage.Values.Where(lazy => lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully))
+        foreach (var installed in ByStateAndImage.Values.Where(lazy => lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully))
         {
             installed.Value.Result.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }

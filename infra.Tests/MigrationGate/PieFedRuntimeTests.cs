@@ -21,7 +21,7 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
     [Fact]
     public async Task StandInInitDb_AsksLikeUpstreamAndAsksAgainForANameWithASpaceAndAShortPassword()
     {
-        await DbInit.FlaskAsync(Database, Redis, Image, "db", "upgrade");
+        await MigrateAsync(Image);
 
         await using var initDb = ScriptProcess.StartAnswering(
             "the admin\nadmin@piefed.example.org\nthe_admin\nshort\nlong enough now\n",
@@ -39,7 +39,7 @@ public sealed class PieFedRuntimeTests : StandInInstanceTest
     [Fact]
     public async Task StandInInitDb_WithoutAnAnswer_FailsInsteadOfCreatingNoAdministrator()
     {
-        await DbInit.FlaskAsync(Database, Redis, Image, "db", "upgrade");
+        await MigrateAsync(Image);
 
         // As upstream: input() at the end of standard input raises EOFError, which click reports as
         // "Aborted!" with exit code 1; nothing is committed.

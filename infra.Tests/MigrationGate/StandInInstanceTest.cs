@@ -39,6 +39,9 @@ public abstract class StandInInstanceTest : IAsyncLifetime
     /// <summary>Starts this test from an instance that <paramref name="image"/> installed (<see cref="InstalledDatabases"/>).</summary>
     protected Task InstallAsync(StandInImage image) => InstalledDatabases.CopyInstalledAsync(Database, Redis, image);
 
+    /// <summary>Starts this test from a database that <paramref name="image"/>'s `flask db upgrade` migrated and nothing seeded (<see cref="InstalledDatabases"/>).</summary>
+    protected Task MigrateAsync(StandInImage image) => InstalledDatabases.CopyMigratedAsync(Database, Redis, image);
+
     /// <summary>db_init.py in this test's image, against its database and Redis unless told otherwise.</summary>
     protected ScriptProcess StartDbInit(
         string? databaseUrl = null,
