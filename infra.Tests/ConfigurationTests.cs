@@ -284,22 +284,67 @@ public sealed class ConfigurationTests
         Assert.Equal(600, job.At("spec.activeDeadlineSeconds")!.GetValue<double>());
     }
 
+    /// <summary>
+    /// PieFed's periodic work as its own image runs it, transcribed from v1.7.7 (codeberg.org/rimu/pyfedi,
+    /// mirrored with the Docker files in mitexleo/piefed-docker at 014644f): each line of piefed/docker.cron,
+    /// with the flask commands of the script the line runs (daily.sh, send_queue.sh, email_notifs.sh,
+    /// remove_orphan_files.sh). The expectations below come from here, never from PieFedImage.
+    /// </summary>
+    private static readonly (string Schedule, string Script, string[] FlaskCommands)[] UpstreamDockerCron =
+    [
+        ("5 2 * * *", "daily.sh", ["daily-maintenance"]),
+        ("*/1 * * * *", "send_queue.sh", ["send-queue"]),
+        ("*/30 * * * *", "email_notifs.sh", ["send_missed_notifs", "process_email_bounces", "clean_up_old_activities"]),
+        ("5 4 * * 1", "remove_orphan_files.sh", ["remove_orphan_files"]),
+    ];
+
     [Fact]
-    public void EveryUpstreamScheduledCommandHasTheCronInputThatReschedulesIt()
+    public async Task Program_RunsEveryUpstreamScheduledCommandWhenUpstreamRunsItAndNothingElse()
     {
-        // Upstream's schedule is PieFedImage's fact; the inputs are the package's names for it.
-        Assert.Equal(
-            Configuration.InputShape.Names<Inputs.CronArgs>(),
-            Components.PieFedImage.ScheduledCommands.Select(c => c.Key));
+        var run = await StackRun.ProgramAsync(StackConfig.Prod);
+
+        var expected = UpstreamDockerCron
+            .SelectMany(line => line.FlaskCommands.Select(command => $"flask {command} at {Cron.Describe(line.Schedule)}"))
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(expected, ScheduledCommands(run).Select(job => $"{job.Command} at {Cron.Describe(job.Schedule)}").Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public async Task Program_EveryScheduledCommand_IsACronJobUnlessDisabled()
+    public async Task Program_EveryUpstreamScheduledCommandHasTheCronInputThatReschedulesItAlone()
     {
+        // Each input gets a schedule of its own; every upstream command must then run on exactly one of them.
+        var inputs = Configuration.InputShape.Names<Inputs.CronArgs>().ToList();
+        var config = StackConfig.Prod;
+        foreach (var (minute, input) in inputs.Index())
+        {
+            config = config.WithField("cron", input, $"{minute} 3 * * *");
+        }
+
+        var run = await StackRun.ProgramAsync(config);
+
+        var scheduleByCommand = ScheduledCommands(run).ToDictionary(job => job.Command, job => job.Schedule);
+        var upstreamCommands = UpstreamDockerCron.SelectMany(line => line.FlaskCommands).Select(command => $"flask {command}");
+        Assert.Equal(upstreamCommands.Order(StringComparer.Ordinal), scheduleByCommand.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(scheduleByCommand.Count, scheduleByCommand.Values.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(inputs.Select((_, minute) => $"{minute} 3 * * *").Order(StringComparer.Ordinal), scheduleByCommand.Values.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Program_AScheduledCommandSetToDisabled_IsTheOnlyOneGone()
+    {
+        var all = ScheduledCommands(await StackRun.ProgramAsync(StackConfig.Prod)).Select(job => job.Command).ToList();
+
         var run = await StackRun.ProgramAsync(StackConfig.Prod.WithField("cron", "removeOrphanFiles", "disabled"));
 
-        var expected = Components.PieFedImage.ScheduledCommands.Where(c => c.Key != "removeOrphanFiles").Select(c => $"piefed-{c.Name}");
-        Assert.Equal(expected.Order(StringComparer.Ordinal), run.OfType(StackRun.CronJobType).Select(c => c.Inputs.Str("metadata.name")!)
-            .Where(n => !n.StartsWith("piefed-db-", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(all.Where(command => command != "flask remove_orphan_files"), ScheduledCommands(run).Select(job => job.Command).Order(StringComparer.Ordinal));
     }
+
+    /// <summary>The CronJobs of PieFed's own commands (the database's backups and restores are the program's).</summary>
+    private static IEnumerable<(string Command, string Schedule)> ScheduledCommands(StackRun run)
+        => run.OfType(StackRun.CronJobType)
+            .Where(cronJob => !cronJob.Inputs.Str("metadata.name")!.StartsWith("piefed-db-", StringComparison.Ordinal))
+            .Select(cronJob => (
+                string.Join(' ', cronJob.Inputs.Array("spec.jobTemplate.spec.template.spec.containers[0].command").Select(part => part!.GetValue<string>())),
+                cronJob.Inputs.Str("spec.schedule")!))
+            .OrderBy(job => job.Item1, StringComparer.Ordinal);
 }
