@@ -17,7 +17,16 @@ namespace PieFed.Infra.Tests.MigrationGate;
 [SupportedOSPlatform("linux")]
 internal static class InstalledDatabases
 {
+    /// <summary>Names the test process, so that a later run can tell the templates of a run that has ended.</summary>
+    private static readonly string NamePrefix = $"piefed_template_{Environment.ProcessId}_";
+
     private static readonly ConcurrentDictionary<string, Lazy<Task<TestDatabase>>> ByStateAndImage = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The templates of test processes that have ended. Dropping them when the process exits is not enough:
+    /// the test platform may end the process before that has finished.
+    /// </summary>
+    private static readonly Lazy<Task> LeftOversDropped = new(() => TestDatabase.DropLeftOversAsync("piefed_template_", IsOfAnEndedProcess));
 
     static InstalledDatabases() => AppDomain.CurrentDomain.ProcessExit += (_, _) => DropAll();
 
@@ -33,7 +42,8 @@ internal static class InstalledDatabases
     {
         var template = await ByStateAndImage.GetOrAdd($"{state} by {Fingerprint(image)}", _ => new Lazy<Task<TestDatabase>>(async () =>
         {
-            var made = await TestDatabase.CreateAsync();
+            await LeftOversDropped.Value;
+            var made = await TestDatabase.CreateAsync(namePrefix: NamePrefix);
             await makeState(made);
             return made;
         })).Value;
@@ -54,6 +64,10 @@ internal static class InstalledDatabases
 
         return Convert.ToHexString(hash.GetHashAndReset());
     }
+
+    private static bool IsOfAnEndedProcess(string templateName)
+        => templateName.Split('_') is [_, _, var processId, _] && int.TryParse(processId, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            && !Directory.Exists($"/proc/{id}");
 
     private static void DropAll()
     {

@@ -33,14 +33,11 @@ public sealed class TestDatabase : IAsyncDisposable
     public IPEndPoint ServerEndpoint => new(IPAddress.Parse(_admin.Host!), _admin.Port);
 
     /// <param name="encoding">UTF8, like every database PieFed supports; SQL_ASCII plays one it refuses.</param>
-    public static async Task<TestDatabase> CreateAsync(string encoding = "UTF8")
+    /// <param name="namePrefix">What the random name starts with: lowercase letters, digits and '_'.</param>
+    public static async Task<TestDatabase> CreateAsync(string encoding = "UTF8", string namePrefix = "piefed_gate_")
     {
-        var admin = new NpgsqlConnectionStringBuilder(
-            Environment.GetEnvironmentVariable("PIEFED_TEST_POSTGRES") is { Length: > 0 } configured ? configured : DefaultAdminConnectionString)
-        {
-            Pooling = false,
-        };
-        var name = "piefed_gate_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+        var admin = Admin();
+        var name = namePrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
         try
         {
             await using var connection = new NpgsqlConnection(admin.ConnectionString);
@@ -57,6 +54,36 @@ public sealed class TestDatabase : IAsyncDisposable
 
         return new TestDatabase(admin, name);
     }
+
+    /// <summary>Drops every database whose name starts with <paramref name="namePrefix"/> and that <paramref name="isLeftOver"/> says nobody uses any more.</summary>
+    public static async Task DropLeftOversAsync(string namePrefix, Func<string, bool> isLeftOver)
+    {
+        ArgumentNullException.ThrowIfNull(isLeftOver);
+        await using var connection = new NpgsqlConnection(Admin().ConnectionString);
+        await connection.OpenAsync();
+        var names = new List<string>();
+        await using (var list = new NpgsqlCommand("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", connection))
+        {
+            list.Parameters.Add(new NpgsqlParameter { Value = namePrefix });
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                names.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var name in names.Where(isLeftOver))
+        {
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    private static NpgsqlConnectionStringBuilder Admin() => new(
+        Environment.GetEnvironmentVariable("PIEFED_TEST_POSTGRES") is { Length: > 0 } configured ? configured : DefaultAdminConnectionString)
+    {
+        Pooling = false,
+    };
 
     /// <summary>
     /// DATABASE_URL as the Pulumi program writes it, optionally through another port or as another role.
