@@ -751,7 +751,7 @@ public sealed partial class StandInKubernetesApi : IAsyncDisposable
     /// <summary>
     /// A DELETE of a Job as the API server answers it: 404 when there is none, 409 when the uid of its
     /// preconditions is not the Job's. batch/v1 orphans a Job's pods unless the DeleteOptions' propagationPolicy
-    /// says otherwise (kubernetes pkg/registry/batch/job/strategy.go, DefaultGarbageCollectionPolicy); Background
+    /// says otherwise (kubernetes pkg/registry/batch/job/strategy.go at 36f3681, DefaultGarbageCollectionPolicy); Background
     /// and Foreground take the Job's pods with it, here at once.
     /// </summary>
     private async Task DeleteJobAsync(HttpContext context, string @namespace, string name)

@@ -518,8 +518,9 @@ class OldJobs:
 
     def delete(self, job):
         metadata = job["metadata"]
-        # batch/v1 orphans a Job's pods unless told otherwise (kubernetes pkg/registry/batch/job/strategy.go,
-        # DefaultGarbageCollectionPolicy). The uid keeps a Job created again under the same name from being deleted.
+        # batch/v1 orphans a Job's pods unless told otherwise (kubernetes pkg/registry/batch/job/strategy.go at
+        # 36f3681, DefaultGarbageCollectionPolicy: OrphanDependents for batch/v1 "for back compatibility"). The uid
+        # keeps a Job created again under the same name from being deleted.
         options = {
             "apiVersion": "v1",
             "kind": "DeleteOptions",
