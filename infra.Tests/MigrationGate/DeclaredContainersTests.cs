@@ -59,8 +59,8 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
     [Fact]
     public async Task EveryScheduledTask_AsDeclared_IsACommandPieFedKnows()
     {
-        await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
-        var tasks = _run.OfType(CronJobType).Where(c => c.Inputs.Str("metadata.labels['app.kubernetes.io/component']") == "scheduled-task").ToList();
+        await InstallAsync(Image);
+        var tasks = _run!.OfType(CronJobType).Where(c => c.Inputs.Str("metadata.labels['app.kubernetes.io/component']") == "scheduled-task").ToList();
         Assert.Equal(6, tasks.Count);
 
         foreach (var task in tasks)
@@ -73,7 +73,7 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
     [Fact]
     public async Task ScheduledBackupAndRestoreTemplate_AsDeclared_BringBackWhatWasDumped()
     {
-        await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
+        await InstallAsync(Image);
         await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
 
         await RunAsync(CronJob("piefed-db-backup"));
@@ -87,7 +87,7 @@ public sealed class DeclaredContainersTests : StandInInstanceTest
     [Fact]
     public async Task DeclaredRestore_AsDeclared_BringsBackTheNewestDumpThisImageCanRestore()
     {
-        await RunAsync(_run!.Single(JobType).Inputs.At("spec.template.spec")!);
+        await InstallAsync(Image);
         await Database.ExecuteAsync("INSERT INTO \"user\" (user_name) VALUES ('alice'), ('bob')");
         await RunAsync(CronJob("piefed-db-backup"));
         await Database.ExecuteAsync("DELETE FROM \"user\" WHERE user_name = 'bob'");
