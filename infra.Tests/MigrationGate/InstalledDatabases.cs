@@ -10,7 +10,7 @@ namespace PieFed.Infra.Tests.MigrationGate;
 /// nothing seeded, for the tests that start from one. The first such test of a run makes it for real
 /// (an install is three Python processes, db_init.py, `flask db upgrade` and `flask init-db`, about
 /// 1.7 CPU-seconds) in a database of its own; every test asking for the same state of the same image
-/// then gets a copy (CREATE DATABASE … TEMPLATE, milliseconds). The copy is that database byte for
+/// then gets a copy (CREATE DATABASE … TEMPLATE, tens of milliseconds). The copy is that database byte for
 /// byte, site key and administrator included, and each test still writes to its own. The tests of the
 /// install and of the migration themselves still run them.
 /// </summary>
@@ -28,7 +28,7 @@ internal static class InstalledDatabases
     /// </summary>
     private static readonly Lazy<Task> LeftOversDropped = new(() => TestDatabase.DropLeftOversAsync("piefed_template_", IsOfAnEndedProcess));
 
-    static InstalledDatabases() => AppDomain.CurrentDomain.ProcessExit += (_, _) => DropAll();
+    static InstalledDatabases() => AppDomain.CurrentDomain.ProcessExit += (_, _) => DropThisProcessTemplates();
 
     /// <summary>Replaces <paramref name="database"/> with a copy of the instance <paramref name="image"/> installs.</summary>
     public static Task CopyInstalledAsync(TestDatabase database, TestRedis redis, StandInImage image)
@@ -69,7 +69,7 @@ internal static class InstalledDatabases
         => templateName.Split('_') is [_, _, var processId, _] && int.TryParse(processId, System.Globalization.CultureInfo.InvariantCulture, out var id)
             && !Directory.Exists($"/proc/{id}");
 
-    private static void DropAll()
+    private static void DropThisProcessTemplates()
     {
         foreach (var installed in ByStateAndImage.Values.Where(lazy => lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully))
         {

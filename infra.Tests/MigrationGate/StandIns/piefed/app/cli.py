@@ -29,8 +29,8 @@ from app import db
 
 SEED_DOWNLOAD_SECONDS = 1.0
 # Upstream's downloads take as long as the network makes them; a test that must act inside that
-# window names a file here, and the download lasts until the test deletes it (bounded, so that a
-# test that forgets cannot hang the run).
+# window names a file in this variable, and the download lasts until the test deletes it (bounded,
+# so that a test that forgets cannot hang the run).
 SEED_DOWNLOAD_HELD_WHILE_EXISTS = "STANDIN_SEED_DOWNLOAD_HELD_WHILE_EXISTS"
 SEED_DOWNLOAD_LONGEST_HOLD_SECONDS = 60.0
 MODEL_TABLES = ("post_reply", "post", "community", "user_role", "role", '"user"', "site")
