@@ -17,7 +17,8 @@ public sealed class CommunitySearchSidecarTests : StandInInstanceTest
     [Fact]
     public async Task RefreshThatFails_IsLoggedAndThePodCarriesOn()
     {
-        using var sidecar = await StartDeclaredSidecarAsync();
+        using var container = await StartDeclaredSidecarAsync();
+        var sidecar = container.MainProcess;
 
         var output = await ReadUntilAsync(sidecar, "community-search: the refresh failed");
 
@@ -29,7 +30,8 @@ public sealed class CommunitySearchSidecarTests : StandInInstanceTest
     public async Task RefreshThatWorks_IsLoggedAndWaitsForTheNextOne()
     {
         await InstallAsync(Image);
-        using var sidecar = await StartDeclaredSidecarAsync();
+        using var container = await StartDeclaredSidecarAsync();
+        var sidecar = container.MainProcess;
 
         var output = await ReadUntilAsync(sidecar, "community-search: refreshed app/static/tmp; next refresh in 24 h");
 
@@ -37,12 +39,13 @@ public sealed class CommunitySearchSidecarTests : StandInInstanceTest
         await StopAsync(sidecar);
     }
 
-    private async Task<Process> StartDeclaredSidecarAsync()
+    private async Task<Container> StartDeclaredSidecarAsync()
     {
         var run = await ProgramAsync(StackConfig.Prod);
         var sidecar = Assert.Single(run.Deployment("web").Inputs.Objects("spec.template.spec.containers"), c => c.Str("name") == "community-search");
         var command = sidecar.Array("command").Select(c => c!.GetValue<string>()).ToArray();
-        var startInfo = new ProcessStartInfo(command[0], command[1..])
+        // A session of its own, so that the whole container can be ended as its runtime ends it.
+        var startInfo = new ProcessStartInfo("setsid", command)
         {
             WorkingDirectory = Image.AppDirectory,
             RedirectStandardOutput = true,
@@ -54,7 +57,7 @@ public sealed class CommunitySearchSidecarTests : StandInInstanceTest
             startInfo.Environment[name] = value;
         }
 
-        return Process.Start(startInfo)!;
+        return new Container(Process.Start(startInfo)!);
     }
 
     private static async Task<string> ReadUntilAsync(Process process, string line)
@@ -99,5 +102,26 @@ public sealed class CommunitySearchSidecarTests : StandInInstanceTest
 
         await sidecar.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0, sidecar.ExitCode);
+    }
+
+    /// <summary>
+    /// The container's processes: its main process, and what that leaves behind (the loop's <c>sleep</c>,
+    /// once SIGTERM has ended the shell). When a container's main process ends, the runtime kills the
+    /// rest of the container; disposing this does the same, so no test leaves a day-long sleep behind.
+    /// </summary>
+    private sealed class Container(Process mainProcess) : IDisposable
+    {
+        public Process MainProcess { get; } = mainProcess;
+
+        public void Dispose()
+        {
+            // setsid made the main process the leader of a process group of its own: its pid names the group.
+            using (var kill = Process.Start("kill", ["-KILL", "--", $"-{MainProcess.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)}"]))
+            {
+                kill.WaitForExit();
+            }
+
+            MainProcess.Dispose();
+        }
     }
 }
