@@ -74,8 +74,7 @@ public sealed class TestDatabase : IAsyncDisposable
 
         foreach (var name in names.Where(isLeftOver))
         {
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
+            await DropAsync(connection, name);
         }
     }
 
@@ -161,13 +160,21 @@ public sealed class TestDatabase : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(template);
         await using var connection = await OpenAsync(_admin.Database!);
-        await using (var drop = new NpgsqlCommand($"DROP DATABASE {Name} WITH (FORCE)", connection))
-        {
-            await drop.ExecuteNonQueryAsync();
-        }
-
+        await DropAsync(connection, Name);
         await using var create = new NpgsqlCommand($"CREATE DATABASE {Name} TEMPLATE {template.Name}", connection);
         await create.ExecuteNonQueryAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await using var connection = await OpenAsync(_admin.Database!);
+        await DropAsync(connection, Name);
+
+        foreach (var role in _roles)
+        {
+            await using var dropRole = new NpgsqlCommand($"DROP ROLE IF EXISTS \"{role}\"", connection);
+            await dropRole.ExecuteNonQueryAsync();
+        }
     }
 
     /// <remarks>
@@ -176,19 +183,10 @@ public sealed class TestDatabase : IAsyncDisposable
     /// (its role not yet known), needs the dropping role to be a member of pg_signal_backend, which
     /// .ci/run grants. Without it the drop failed at random with 42501.
     /// </remarks>
-    public async ValueTask DisposeAsync()
+    private static async Task DropAsync(NpgsqlConnection connection, string name)
     {
-        await using var connection = await OpenAsync(_admin.Database!);
-        await using (var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)", connection))
-        {
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        foreach (var role in _roles)
-        {
-            await using var dropRole = new NpgsqlCommand($"DROP ROLE IF EXISTS \"{role}\"", connection);
-            await dropRole.ExecuteNonQueryAsync();
-        }
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
     }
 
     private async Task<NpgsqlConnection> OpenAsync(string database)
